@@ -313,6 +313,52 @@ def test_jurisdiction_and_governing_law_are_shown_ntc_4():
     assert "governed by the laws of India." in render_markdown(only_country)
 
 
+def test_every_kind_of_declared_statement_renders_alike_in_both_formats():
+    """Options the sample does not use (client data, truncated IPs, noise, phone, agents…) render, md = html."""
+
+    def extend(data):
+        org = data["organization"]
+        org.update(legal_name="WS Outsourcer Ltd", address="1 Main Street, Springfield")
+        org["contact"]["phone"] = "+1 555 0100"
+        data["collection_points"].append(
+            {
+                "key": "client_data",
+                "label": "Data our clients send us",
+                "channel": "client_upload",
+                "purposes": ["support"],
+                "fields": [{"name": "email", "category": "user.contact.email", "type": "email"}],
+            }
+        )
+        data["usage_data"].update(ip_address="truncated", per_subject_counts=True)
+        data["recipients"][6]["aggregate_only"]["epsilon_budget"] = 1.0
+        data["recipients"][0]["country"] = "US"
+        data["purposes"][0]["retention"]["then"] = "anonymise"
+        data["cookies"].append({"name": "px", "category": "advertising", "lifetime": "PT12H", "party": "third"})
+        data["rights"].update(channels=["center", "email", "phone", "agent"], review="automatic")
+        data["changes"]["notice_period"] = "P30D"
+
+    policy = _variant(extend)
+    markdown = render_markdown(policy)
+    for phrase in (
+        "**Data our clients send us.** Provided by our clients we receive: E-mail address.",
+        "We store only a shortened IP address",
+        "we also keep counts of your visits and purchases",
+        "Random noise is added so that no one can be singled out.",
+        "**Payment processor.** Located in US.",
+        "1 month after you close your account, then anonymised.",
+        "| px | Advertising | Advertising on our website | 12 hours | Third party |",
+        "by phone on [+1 555 0100](tel:+15550100) or through an authorized agent acting for you",
+        "Requests are carried out automatically.",
+        "30 days before it takes effect.",
+        "contact WS Outsourcer (WS Outsourcer Ltd).",
+        "- Post: 1 Main Street, Springfield",
+    ):
+        assert phrase in markdown, phrase
+    assert Page(render_html_article(policy)).words() == Page(_commonmark(markdown)).words()
+    assert "**Address:** 1 Main Street, Springfield" in render_ropa(policy)
+    assert "client_data" not in render_ropa_csv(policy)  # rows are purposes × categories, not collection points
+
+
 # --- cookies (CK-4) ----------------------------------------------------------------------------
 
 

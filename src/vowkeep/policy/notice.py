@@ -494,9 +494,11 @@ def cookie_table(policy: Policy) -> Table:
     for cookie in policy.cookies:
         category = policy.cookie_category_by_key.get(cookie.category)
         purpose = policy.purpose_by_key.get(cookie.purpose) if cookie.purpose else None
-        what = cookie.description or (purpose.label if purpose else "")
-        if cookie.description and purpose:
-            what = f"{cookie.description.rstrip('. ')} ({purpose.label})"
+        # Without a purpose of its own, a cookie serves its category's purposes.
+        serves = purpose.label if purpose else join_words(purpose_labels(policy, category.purposes if category else []))
+        what = cookie.description or serves or (category.description if category else "") or ""
+        if cookie.description and serves:
+            what = f"{cookie.description.rstrip('. ')} ({serves})"
         party = "First party" if cookie.party == "first" else "Third party"
         if cookie.provider:
             party += f": {cookie.provider}"
