@@ -7,7 +7,8 @@ Whatever the input — broken YAML, wrong types, an empty file, binary junk — 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
 import yaml
@@ -23,15 +24,26 @@ MAX_BYTES = 2 * 1024 * 1024
 
 @dataclass
 class LoadedPolicy:
-    """A validated declaration with the text it came from."""
+    """A validated declaration with the text it came from and where each YAML path sits in it."""
 
     policy: Policy
     text: str
     source: str
+    lines: dict[Path, int] = field(default_factory=dict, repr=False)
 
     @property
     def digest(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def line_for(self, path: Path) -> int | None:
+        """The line of `path`, or of its deepest part the YAML spells out (defaults have no line)."""
+        return _line_for(path, self.lines)
+
+    def locate(self, problems: Iterable[Problem]) -> None:
+        """Give each problem that has no line the line of its path."""
+        for problem in problems:
+            if problem.line is None:
+                problem.line = self.line_for(problem.path)
 
 
 def load_file(path: str | FsPath) -> LoadedPolicy:
@@ -82,7 +94,7 @@ def load_text(text: str, source: str = "<declaration>") -> LoadedPolicy:
         for problem in problems:
             problem.line = _line_for(problem.path, lines)
         raise PolicyError(problems, source)
-    return LoadedPolicy(policy=policy, text=text, source=source)
+    return LoadedPolicy(policy=policy, text=text, source=source, lines=lines)
 
 
 def _yaml_kind(value) -> str:
