@@ -7,7 +7,7 @@ Whatever the input — broken YAML, wrong types, an empty file, binary junk — 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
@@ -37,7 +37,7 @@ class LoadedPolicy:
 
     def line_for(self, path: Path) -> int | None:
         """The line of `path`, or of its deepest part the YAML spells out (defaults have no line)."""
-        return _line_for(path, self.lines)
+        return line_for(path, self.lines)
 
     def locate(self, problems: Iterable[Problem]) -> None:
         """Give each problem that has no line the line of its path."""
@@ -92,7 +92,7 @@ def load_text(text: str, source: str = "<declaration>") -> LoadedPolicy:
     problems = check_references(policy)
     if problems:
         for problem in problems:
-            problem.line = _line_for(problem.path, lines)
+            problem.line = line_for(problem.path, lines)
         raise PolicyError(problems, source)
     return LoadedPolicy(policy=policy, text=text, source=source, lines=lines)
 
@@ -153,7 +153,7 @@ def _index_lines(node, path: Path, lines: dict, duplicates: list, seen: set) -> 
             _index_lines(item, (*path, i), lines, duplicates, seen)
 
 
-def _line_for(path: Path, lines: dict[Path, int]) -> int | None:
+def line_for(path: Path, lines: Mapping[Path, int]) -> int | None:
     """The line of the deepest part of `path` that the YAML has."""
     for end in range(len(path), -1, -1):
         line = lines.get(tuple(path[:end]))
@@ -166,7 +166,7 @@ def _from_validation(exc: ValidationError, lines: dict[Path, int]) -> list[Probl
     problems = []
     for error in exc.errors(include_url=False):
         path = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        problems.append(Problem(path, _message(error, path), line=_line_for(path, lines)))
+        problems.append(Problem(path, _message(error, path), line=line_for(path, lines)))
     return problems
 
 
