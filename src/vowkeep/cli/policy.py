@@ -91,3 +91,33 @@ def _lint_report(file: Path, problems) -> dict:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+@app.command()
+def diff(
+    old: Path = typer.Argument(..., help="The declaration in force."),
+    new: Path = typer.Argument(..., help="The proposed declaration."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON report instead of lines."),
+) -> None:
+    """List every change between two declarations, material ones first (NTC-2)."""
+    import json
+
+    from vowkeep.policy.diff import diff as diff_policies
+
+    result = diff_policies(load_or_exit(old).policy, load_or_exit(new).policy)
+    if as_json:
+        typer.echo(json.dumps({"old": str(old), "new": str(new), **result.as_dict()}, indent=2, ensure_ascii=False))
+        return
+    if not result.changes:
+        typer.echo("no changes")
+        return
+    from vowkeep.policy.errors import format_path
+
+    for change in result.material_changes + [c for c in result.changes if not c.material]:
+        label = "MATERIAL" if change.material else "minor"
+        typer.echo(f"{label:<8}  {change.summary}  ({format_path(change.path)})")
+    reconsent = result.purposes_needing_reconsent()
+    if reconsent:
+        typer.echo(f"re-consent needed for: {', '.join(reconsent)}")
+    material = len(result.material_changes)
+    typer.echo(f"{_plural(len(result.changes), 'change')}, {material} material")
