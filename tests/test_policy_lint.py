@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 import pytest
+import yaml
+from pydantic import ValidationError
 
 from tests.conftest import POLICIES
+from tests.test_policy_diff import _changed_value, _leaves, _set
 from vowkeep.policy import load_text
+from vowkeep.policy.diff import diff
 from vowkeep.policy.errors import format_path
 from vowkeep.policy.lint import RULES, counts, lint
+from vowkeep.policy.model import Policy
+from vowkeep.policy.references import check_references
 
 SAMPLE = (POLICIES / "wsoutsourcer.yaml").read_text()
 
@@ -69,7 +76,39 @@ def test_every_rule_has_an_id_severity_and_a_test():
     for rule_id, rule in RULES.items():
         assert rule.severity in ("error", "warning")
         assert rule.summary and rule.promise
-        assert f'"{rule_id}"' in source.replace(f'"{rule_id}": ', ""), f"no test names rule {rule_id}"
+        assert f'"{rule_id}"' in source, f"no test names rule {rule_id}"
+
+
+@pytest.mark.parametrize(
+    "section", ["usage_data", "roles", "recipients", "reports", "cookie_categories", "cookies", "holds", "limits"]
+)
+def test_lint_and_diff_read_declarations_without_optional_sections(section):
+    data = yaml.safe_load(SAMPLE)
+    del data[section]
+    if section == "recipients":
+        del data["reports"], data["storage"]["transfers"]
+    if section == "cookie_categories":
+        del data["cookies"], data["usage_data"]["cookie_category"]
+    policy = load_text(yaml.safe_dump(data)).policy
+    assert all(p.rule in RULES for p in lint(policy))
+    assert diff(load_text(SAMPLE).policy, policy).changes
+
+
+def test_lint_reads_every_valid_variation_of_the_sample():
+    """Each value of the sample changed in turn: whatever still loads, lint reads without an exception."""
+    data = yaml.safe_load(SAMPLE)
+    tried = 0
+    for path, value in _leaves(data):
+        mutated = copy.deepcopy(data)
+        _set(mutated, path, _changed_value(value))
+        try:
+            policy = Policy.model_validate(mutated)
+        except ValidationError:
+            continue
+        if not check_references(policy):
+            tried += 1
+            assert all(p.rule in RULES and p.path for p in lint(policy))
+    assert tried > 150
 
 
 # --- sale (SHR-5, SHR-6, SHR-3) ---------------------------------------------------------------------

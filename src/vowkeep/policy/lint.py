@@ -12,6 +12,11 @@ is a parent of declared categories (a purpose may name `user.contact` for all th
 A collection-point field is stricter: the value it stores is of exactly its category, so that
 category must be declared itself or lie under a declared one.
 
+A category in `limits.never_store` is declared so that the notice can name what is refused; it is not
+reported as unused. Sale is judged as SHR-5 puts it: a recipient that pays for data, or that gets
+identifiable data (not `aggregate_only`) for its own promotions or as a partner or advertiser. Under
+`never_sell` that is an error; without it, a warning, because the notice must then say that data is sold.
+
 Consent paths: an opt-in purpose can be agreed to on a collection point that lists it (the form asks)
 or in the cookie banner (a non-essential cookie category that maps to it, including the usage-data
 category). An unsubscribe link only withdraws, so an opt-in e-mail purpose has no other path. An
