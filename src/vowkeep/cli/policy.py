@@ -85,3 +85,90 @@ def render(
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror}")
     typer.echo(f"{output}: wrote {format.value} for {loaded.policy.organization.name}", err=True)
+
+
+@app.command()
+def lint(
+    file: Path = typer.Argument(..., help="The declaration (YAML) to lint."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON report instead of lines."),
+) -> None:
+    """Find contradictions in a valid declaration (TOOL-1). Exit 1 if any error, 0 with only warnings."""
+    import json
+
+    from vowkeep.policy import PolicyError, load_file
+    from vowkeep.policy.lint import counts
+    from vowkeep.policy.lint import lint as lint_policy
+
+    if as_json:
+        try:
+            loaded = load_file(file)
+        except PolicyError as exc:
+            # A declaration that fails `check` is reported in the same shape, its problems being check errors.
+            typer.echo(json.dumps(_lint_report(file, exc.problems), indent=2))
+            raise typer.Exit(1) from None
+    else:
+        loaded = load_or_exit(file)
+    problems = sorted(
+        lint_policy(loaded.policy, lines=loaded.lines), key=lambda p: (p.line is None, p.line or 0, p.rule)
+    )
+    errors, warnings = counts(problems)
+    if as_json:
+        typer.echo(json.dumps(_lint_report(file, problems), indent=2))
+    else:
+        for problem in problems:
+            typer.echo(format_lint_problem(problem, str(file)))
+        typer.echo(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}")
+    raise typer.Exit(1 if errors else 0)
+
+
+def format_lint_problem(problem, source: str) -> str:
+    """`FILE:LINE: PATH: [rule] message`, warnings marked as such."""
+    from vowkeep.policy.errors import format_path
+
+    where = f"{source}:{problem.line}" if problem.line else source
+    severity = "" if problem.severity == "error" else f"{problem.severity}: "
+    return f"{where}: {format_path(problem.path)}: [{problem.rule}] {severity}{problem.message}"
+
+
+def _lint_report(file: Path, problems) -> dict:
+    errors = sum(1 for p in problems if p.severity == "error")
+    return {
+        "file": str(file),
+        "errors": errors,
+        "warnings": len(problems) - errors,
+        "problems": [p.as_dict() for p in problems],
+    }
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+@app.command()
+def diff(
+    old: Path = typer.Argument(..., help="The declaration in force."),
+    new: Path = typer.Argument(..., help="The proposed declaration."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON report instead of lines."),
+) -> None:
+    """List every change between two declarations, material ones first (NTC-2)."""
+    import json
+
+    from vowkeep.policy.diff import diff as diff_policies
+
+    result = diff_policies(load_or_exit(old).policy, load_or_exit(new).policy)
+    if as_json:
+        typer.echo(json.dumps({"old": str(old), "new": str(new), **result.as_dict()}, indent=2, ensure_ascii=False))
+        return
+    if not result.changes:
+        typer.echo("no changes")
+        return
+    from vowkeep.policy.errors import format_path
+
+    for change in result.material_changes + [c for c in result.changes if not c.material]:
+        label = "MATERIAL" if change.material else "minor"
+        typer.echo(f"{label:<8}  {change.summary}  ({format_path(change.path)})")
+    reconsent = result.purposes_needing_reconsent()
+    if reconsent:
+        typer.echo(f"re-consent needed for: {', '.join(reconsent)}")
+    material = len(result.material_changes)
+    typer.echo(f"{_plural(len(result.changes), 'change')}, {material} material")

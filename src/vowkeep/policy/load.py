@@ -7,7 +7,8 @@ Whatever the input — broken YAML, wrong types, an empty file, binary junk — 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
 import yaml
@@ -23,15 +24,26 @@ MAX_BYTES = 2 * 1024 * 1024
 
 @dataclass
 class LoadedPolicy:
-    """A validated declaration with the text it came from."""
+    """A validated declaration with the text it came from and where each YAML path sits in it."""
 
     policy: Policy
     text: str
     source: str
+    lines: dict[Path, int] = field(default_factory=dict, repr=False)
 
     @property
     def digest(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def line_for(self, path: Path) -> int | None:
+        """The line of `path`, or of its deepest part the YAML spells out (defaults have no line)."""
+        return line_for(path, self.lines)
+
+    def locate(self, problems: Iterable[Problem]) -> None:
+        """Give each problem that has no line the line of its path."""
+        for problem in problems:
+            if problem.line is None:
+                problem.line = self.line_for(problem.path)
 
 
 def load_file(path: str | FsPath) -> LoadedPolicy:
@@ -80,9 +92,9 @@ def load_text(text: str, source: str = "<declaration>") -> LoadedPolicy:
     problems = check_references(policy)
     if problems:
         for problem in problems:
-            problem.line = _line_for(problem.path, lines)
+            problem.line = line_for(problem.path, lines)
         raise PolicyError(problems, source)
-    return LoadedPolicy(policy=policy, text=text, source=source)
+    return LoadedPolicy(policy=policy, text=text, source=source, lines=lines)
 
 
 def _yaml_kind(value) -> str:
@@ -141,7 +153,7 @@ def _index_lines(node, path: Path, lines: dict, duplicates: list, seen: set) -> 
             _index_lines(item, (*path, i), lines, duplicates, seen)
 
 
-def _line_for(path: Path, lines: dict[Path, int]) -> int | None:
+def line_for(path: Path, lines: Mapping[Path, int]) -> int | None:
     """The line of the deepest part of `path` that the YAML has."""
     for end in range(len(path), -1, -1):
         line = lines.get(tuple(path[:end]))
@@ -154,7 +166,7 @@ def _from_validation(exc: ValidationError, lines: dict[Path, int]) -> list[Probl
     problems = []
     for error in exc.errors(include_url=False):
         path = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        problems.append(Problem(path, _message(error, path), line=_line_for(path, lines)))
+        problems.append(Problem(path, _message(error, path), line=line_for(path, lines)))
     return problems
 
 
