@@ -255,7 +255,7 @@ def test_notice_states_the_declared_facts_ntc_1():
 
     collect = _section(markdown, "collect")
     assert "From public databases and joint marketing partners we receive:" in collect
-    assert "**We never store:** Card number (never stored)." in collect
+    assert "**We never store:** Card number (never stored) and Social network friends list." in collect
     assert "never store it" in collect  # the IP address: country only
 
     assert policy.notice.third_party_sites.split(".")[0] in _section(markdown, "third-party-sites")

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import typer
 
+from vowkeep.cli import access as access_commands
+from vowkeep.cli import audit as audit_commands
+from vowkeep.cli import instance as instance_commands
+from vowkeep.cli import keys as keys_commands
 from vowkeep.cli import policy as policy_commands
 
 app = typer.Typer(
@@ -17,7 +21,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command()(instance_commands.init)
+app.command()(instance_commands.serve)
+app.command()(instance_commands.worker)
 app.add_typer(policy_commands.app, name="policy")
+app.add_typer(audit_commands.app, name="audit")
+app.add_typer(keys_commands.app, name="keys")
+app.add_typer(access_commands.operators_app, name="operators")
+app.add_typer(access_commands.apikeys_app, name="apikeys")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Communications: the mail outbox, SMTP sending, templates."""

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core tables, engines (SQLite WAL or PostgreSQL), migrations and the durable job queue."""

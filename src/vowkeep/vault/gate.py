@@ -1,0 +1,753 @@
+"""The gate: the only code that reads or writes personal data.
+
+Every call names an actor and a purpose. The gate (1) checks the declaration — the purpose declares the
+categories, the actor may serve the purpose, financial data only completes transactions, a recipient is declared
+for them; (2) checks the subject — its state, holds, and consent for consent-based purposes; (3) encrypts or
+decrypts; (4) appends an audit record in the same transaction. A denial raises `GateDenied` with the rule.
+
+Work happens inside `vault.transaction()`, one unit of work: denials are audited even when the caller's
+transaction rolls back, and keys are destroyed only after an erasure has committed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from vowkeep import clock
+from vowkeep.consent import ledger
+from vowkeep.policy.model import CollectionPoint, ConsentMode, Policy
+from vowkeep.policy.taxonomy import covers
+from vowkeep.store.tables import blind_index, holds, items, outbox, policy_versions, subjects
+from vowkeep.vault import audit, blind
+from vowkeep.vault.actors import Actor, ActorKind
+from vowkeep.vault.crypto import DecryptionError, item_ad, seal, unseal
+from vowkeep.vault.decisions import SUBJECT_RIGHTS, Decision, GateDenied, allow, decide_declared, deny
+from vowkeep.vault.intake import CleanSubmission
+from vowkeep.vault.keystore import KeyStore
+
+
+class SubjectNotFound(LookupError):
+    """No subject with that id."""
+
+
+class SubjectState:
+    active = "active"
+    deactivated = "deactivated"
+    restricted = "restricted"
+    erased = "erased"
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """The declaration in force and its version; `reconsent_since` maps purposes to the version that changed them
+    materially (NTC-2): consents given before it no longer count."""
+
+    policy: Policy
+    version: int
+    reconsent_since: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ItemValue:
+    id: str
+    category: str
+    field: str
+    value: object
+    collection_point: str
+    purposes: list[str]
+    policy_version: int
+    source: str | None
+    collected_at: datetime
+    updated_at: datetime
+
+    def meta(self) -> dict:
+        """Everything about the item except its value."""
+        return {
+            "id": self.id,
+            "category": self.category,
+            "field": self.field,
+            "collection_point": self.collection_point,
+            "purposes": self.purposes,
+            "policy_version": self.policy_version,
+            "source": self.source,
+            "collected_at": self.collected_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass
+class CollectResult:
+    subject_id: str
+    created: bool
+    item_ids: list[str]
+    dropped: list[str]
+
+
+@dataclass
+class ActiveHold:
+    id: str
+    hold_key: str
+    purpose: str
+    categories: tuple[str, ...]
+    reason: str
+    ends_at: datetime
+
+    def covers(self, category: str) -> bool:
+        return any(covers(c, category) for c in self.categories)
+
+
+class Vault:
+    """The gate over one instance's data database and key store."""
+
+    def __init__(self, *, engine: Engine, keystore: KeyStore, policy_state: PolicyState, refresh_seconds: float = 1.0):
+        self.engine = engine
+        self.keystore = keystore
+        self._state = policy_state
+        self._refresh_seconds = refresh_seconds
+        self._checked_at = time.monotonic()
+        self._lock = threading.Lock()
+        self._decide = lru_cache(maxsize=4096)(self._decide_uncached)
+        self._loader: Callable[[Connection], PolicyState | None] | None = None
+
+    # --- the declaration in force ------------------------------------------------------------
+
+    @property
+    def policy(self) -> Policy:
+        return self._state.policy
+
+    @property
+    def policy_version(self) -> int:
+        return self._state.version
+
+    @property
+    def policy_state(self) -> PolicyState:
+        return self._state
+
+    def use_policy(self, state: PolicyState) -> None:
+        """Switch to a newly published declaration."""
+        with self._lock:
+            self._state = state
+            self._decide.cache_clear()
+
+    def watch_versions(self, loader: Callable[[Connection], PolicyState | None]) -> None:
+        """Let the vault pick up versions published by other processes; `loader` builds a state if newer."""
+        self._loader = loader
+
+    def _maybe_refresh(self, conn: Connection) -> None:
+        if self._loader is None or time.monotonic() - self._checked_at < self._refresh_seconds:
+            return
+        self._checked_at = time.monotonic()
+        latest = conn.execute(select(func.max(policy_versions.c.version))).scalar()
+        if latest is not None and latest != self._state.version:
+            state = self._loader(conn)
+            if state is not None:
+                self.use_policy(state)
+
+    # --- units of work -----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One unit of work. Denials are audited even if it rolls back; post-commit actions run after commit."""
+        conn = self.engine.connect()
+        conn.info["vowkeep_uow"] = True
+        conn.info["denials"] = []
+        conn.info["after_commit"] = []
+        try:
+            trans = conn.begin()
+            try:
+                self._maybe_refresh(conn)
+                yield conn
+                self._flush_denials(conn)
+                trans.commit()
+            except BaseException:
+                trans.rollback()
+                if conn.info["denials"]:
+                    with conn.begin():
+                        self._flush_denials(conn)
+                raise
+            for action in conn.info["after_commit"]:
+                action()
+        finally:
+            conn.info.clear()
+            conn.close()
+
+    def _flush_denials(self, conn: Connection) -> None:
+        pending, conn.info["denials"] = conn.info["denials"], []
+        key = self._audit_key
+        for entry in pending:
+            audit.append(conn, key, **entry)
+
+    def _require_uow(self, conn: Connection) -> None:
+        if not conn.info.get("vowkeep_uow"):
+            raise RuntimeError("gate calls must run inside vault.transaction()")
+
+    @property
+    def _audit_key(self) -> bytes:
+        return self.keystore.system_key(audit.AUDIT_KEY_NAME)
+
+    @property
+    def _index_key(self) -> bytes:
+        return self.keystore.system_key(blind.INDEX_KEY_NAME)
+
+    def audit(self, conn: Connection, *, actor: Actor, action: str, decision: Decision | None = None, **fields) -> int:
+        """Append an audit record for an action outside reads and writes (a disclosure approved, a hold placed…)."""
+        self._require_uow(conn)
+        decision = decision or allow()
+        return audit.append(
+            conn,
+            self._audit_key,
+            actor=actor.label,
+            action=action,
+            decision="allow" if decision.allowed else "deny",
+            rule=decision.rule,
+            **fields,
+        )
+
+    def _refuse(self, conn: Connection, actor: Actor, action: str, purpose, subject_id, decision: Decision, **detail):
+        conn.info["denials"].append(
+            dict(
+                actor=actor.label,
+                action=action,
+                decision="deny",
+                rule=decision.rule,
+                purpose=purpose,
+                subject_id=subject_id,
+                categories=decision.categories,
+                detail={"reason": decision.reason, **detail},
+            )
+        )
+        raise GateDenied(decision)
+
+    # --- decisions ---------------------------------------------------------------------------
+
+    def _decide_uncached(self, actor: Actor, purpose: str, categories: tuple[str, ...], recipient: str | None):
+        return decide_declared(self.policy, actor, purpose, categories, recipient)
+
+    def check(self, actor: Actor, purpose: str, categories: Iterable[str], recipient: str | None = None) -> Decision:
+        """The declaration's decision alone (no subject): for showing what an actor may do."""
+        return self._decide(actor, purpose, tuple(sorted(set(categories))), recipient)
+
+    def _subject_row(self, conn: Connection, subject_id: str):
+        row = conn.execute(select(subjects.c.state, subjects.c.state_reason).where(subjects.c.id == subject_id)).first()
+        if row is None:
+            raise SubjectNotFound(subject_id)
+        return row
+
+    def active_holds(self, conn: Connection, subject_id: str) -> list[ActiveHold]:
+        now = clock.now()
+        rows = conn.execute(
+            select(holds).where(holds.c.subject_id == subject_id, holds.c.released_at.is_(None), holds.c.ends_at > now)
+        ).all()
+        return [ActiveHold(r.id, r.hold_key, r.purpose, tuple(r.categories.split()), r.reason, r.ends_at) for r in rows]
+
+    def _decide_subject(
+        self, conn: Connection, *, purpose: str, subject_id: str, state: str, held_categories: list[str]
+    ) -> Decision | None:
+        """None if the subject's state and consent let the purpose proceed, else the denial."""
+        if state == SubjectState.erased and not held_categories:
+            return deny("subject-erased", "the subject's data was erased")
+        if state in (SubjectState.deactivated, SubjectState.restricted) and purpose != SUBJECT_RIGHTS:
+            return deny(f"subject-{state}", f"the subject's account is {state}: no processing")
+        declared = self.policy.purpose_by_key.get(purpose)
+        if declared is not None and declared.consent != ConsentMode.none:
+            state_now = ledger.current(conn, subject_id=subject_id, purpose=purpose)
+            ok, rule = ledger.allows(
+                declared.consent, state_now, reconsent_since=self._state.reconsent_since.get(purpose)
+            )
+            if not ok:
+                reasons = {
+                    "consent-required": f"purpose '{purpose}' needs the subject's consent",
+                    "reconsent-required": f"purpose '{purpose}' changed; the subject must consent again",
+                    "objection": f"the subject objected to purpose '{purpose}'",
+                }
+                return deny(rule, reasons[rule])
+        return None
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def read(
+        self,
+        conn: Connection,
+        *,
+        actor: Actor,
+        purpose: str,
+        subject_id: str,
+        categories: Iterable[str] | None = None,
+        recipient: str | None = None,
+        action: str = "read",
+    ) -> list[ItemValue]:
+        """Decrypt the subject's items of `categories` (default: all the purpose declares) for `purpose`."""
+        self._require_uow(conn)
+        requested = tuple(sorted(set(categories))) if categories is not None else None
+        row = self._subject_row(conn, subject_id)
+        held = self.active_holds(conn, subject_id)
+        query = select(items).where(items.c.subject_id == subject_id)
+        stored = conn.execute(query).all()
+        declared = self.policy.purpose_by_key.get(purpose)
+        if requested is None:
+            if purpose == SUBJECT_RIGHTS:
+                wanted = stored
+            elif declared is None:
+                wanted = []
+            else:
+                wanted = [r for r in stored if any(covers(d, r.category) for d in declared.categories)]
+            asked = tuple(sorted({r.category for r in wanted})) or tuple(declared.categories if declared else ())
+        else:
+            wanted = [r for r in stored if any(covers(c, r.category) for c in requested)]
+            asked = requested
+        decision = self._decide(actor, purpose, asked, recipient)
+        if not decision.allowed:
+            self._refuse(conn, actor, action, purpose, subject_id, decision, recipient=recipient)
+        held_here = [r for r in wanted if any(h.covers(r.category) for h in held)]
+        refusal = self._decide_subject(
+            conn,
+            purpose=purpose,
+            subject_id=subject_id,
+            state=row.state,
+            held_categories=[r.category for r in held_here],
+        )
+        if refusal is None and row.state == SubjectState.erased:
+            # Only held items survive an erasure, and only their hold's purpose may touch them.
+            wanted = held_here
+        if refusal is not None:
+            self._refuse(conn, actor, action, purpose, subject_id, deny(refusal.rule, refusal.reason, asked))
+        if held_here:
+            if purpose == SUBJECT_RIGHTS:
+                wanted = [r for r in wanted if r not in held_here]
+            else:
+                outside = [
+                    r.category
+                    for r in held_here
+                    if not any(h.covers(r.category) and h.purpose == purpose for h in held)
+                ]
+                if outside:
+                    self._refuse(
+                        conn,
+                        actor,
+                        action,
+                        purpose,
+                        subject_id,
+                        deny(
+                            "held",
+                            f"{', '.join(sorted(set(outside)))} is held: only its hold's purpose may use it",
+                            asked,
+                        ),
+                    )
+        values = self._decrypt(subject_id, wanted)
+        audit.append(
+            conn,
+            self._audit_key,
+            actor=actor.label,
+            action=action,
+            decision="allow",
+            rule="allowed",
+            purpose=purpose,
+            subject_id=subject_id,
+            categories=[v.category for v in values] or asked,
+            detail={"items": len(values), **({"recipient": recipient} if recipient else {})},
+        )
+        return values
+
+    def _decrypt(self, subject_id: str, rows) -> list[ItemValue]:
+        if not rows:
+            return []
+        aead = self.keystore.data_key(subject_id)
+        if aead is None:
+            raise DecryptionError("the subject's data key was destroyed")
+        out = []
+        for r in rows:
+            plain = unseal(aead, r.ciphertext, item_ad(subject_id, r.category, r.id))
+            out.append(
+                ItemValue(
+                    id=r.id,
+                    category=r.category,
+                    field=r.field,
+                    value=json.loads(plain),
+                    collection_point=r.collection_point,
+                    purposes=r.purposes.split(),
+                    policy_version=r.policy_version,
+                    source=r.source,
+                    collected_at=r.collected_at,
+                    updated_at=r.updated_at,
+                )
+            )
+        return out
+
+    def find_subjects(self, conn: Connection, *, actor: Actor, purpose: str, category: str, value: str) -> list[str]:
+        """Subjects whose `category` value equals `value`, through the blind index (audited as a lookup)."""
+        self._require_uow(conn)
+        decision = self._decide(actor, purpose, (category,), None)
+        if not decision.allowed:
+            self._refuse(conn, actor, "lookup", purpose, None, decision)
+        kind = blind.kind_for(category) or category
+        digest = blind.digest(self._index_key, kind, value)
+        found = list(
+            conn.execute(
+                select(blind_index.c.subject_id)
+                .join(subjects, subjects.c.id == blind_index.c.subject_id)
+                .where(
+                    blind_index.c.kind == kind, blind_index.c.digest == digest, subjects.c.state != SubjectState.erased
+                )
+                .distinct()
+            ).scalars()
+        )
+        audit.append(
+            conn,
+            self._audit_key,
+            actor=actor.label,
+            action="lookup",
+            decision="allow",
+            rule="allowed",
+            purpose=purpose,
+            categories=[category],
+            detail={"matches": len(found)},
+        )
+        return found
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def collect(
+        self,
+        conn: Connection,
+        *,
+        actor: Actor,
+        point: CollectionPoint,
+        submission: CleanSubmission,
+        subject_id: str | None = None,
+    ) -> CollectResult:
+        """Store a checked submission at a declared collection point (COL-1): encrypted, indexed, audited."""
+        self._require_uow(conn)
+        categories = tuple(sorted({f.category for f in point.fields if f.name in submission.values}))
+        allowed = (
+            actor.kind == ActorKind.system
+            or (actor.kind == ActorKind.service and ({"*", "collect", f"collect:{point.key}"} & actor.scopes))
+            or actor.kind == ActorKind.subject
+        )
+        if not allowed:
+            self._refuse(
+                conn,
+                actor,
+                "collect",
+                None,
+                subject_id,
+                deny("api-key-scope", f"this actor may not submit to '{point.key}'", categories),
+                point=point.key,
+            )
+        now = clock.now()
+        created = False
+        if subject_id is None:
+            subject_id = self._identify(conn, point, submission)
+        if subject_id is not None:
+            row = self._subject_row(conn, subject_id)
+            if row.state != SubjectState.active:
+                self._refuse(
+                    conn,
+                    actor,
+                    "collect",
+                    None,
+                    subject_id,
+                    deny(f"subject-{row.state}", f"the subject's account is {row.state}", categories),
+                    point=point.key,
+                )
+        if subject_id is None:
+            subject_id = uuid.uuid4().hex
+            conn.execute(
+                insert(subjects).values(
+                    id=subject_id,
+                    state=SubjectState.active,
+                    created_at=now,
+                    created_via=point.key,
+                    policy_version=self.policy_version,
+                    last_activity_at=now,
+                )
+            )
+            # The key store commits on its own: if this transaction rolls back, an unused key is left, which
+            # `vowkeep verify` lists and the sweeper removes; never the reverse (data without a key).
+            aead = self.keystore.create_data_key(subject_id)
+            created = True
+        else:
+            aead = self.keystore.data_key(subject_id)
+            if aead is None:
+                raise DecryptionError("the subject's data key is missing")
+            conn.execute(update(subjects).where(subjects.c.id == subject_id).values(last_activity_at=now))
+        fields = {f.name: f for f in point.fields}
+        lookups = {c.key for c in self.policy.categories if c.lookup}
+        existing = {
+            (r.field, r.category): r.id
+            for r in conn.execute(
+                select(items.c.id, items.c.field, items.c.category).where(
+                    items.c.subject_id == subject_id, items.c.collection_point == point.key
+                )
+            )
+        }
+        purposes = " ".join(point.purposes)
+        item_ids = []
+        for name, value in submission.values.items():
+            spec = fields[name]
+            item_id = existing.get((name, spec.category)) or uuid.uuid4().hex
+            blob = seal(aead, json.dumps(value).encode(), item_ad(subject_id, spec.category, item_id))
+            values = dict(
+                purposes=purposes,
+                policy_version=self.policy_version,
+                source=submission.source,
+                updated_at=now,
+                ciphertext=blob,
+            )
+            if (name, spec.category) in existing:
+                conn.execute(update(items).where(items.c.id == item_id).values(**values))
+            else:
+                conn.execute(
+                    insert(items).values(
+                        id=item_id,
+                        subject_id=subject_id,
+                        category=spec.category,
+                        field=name,
+                        collection_point=point.key,
+                        collected_at=now,
+                        **values,
+                    )
+                )
+            if any(covers(c, spec.category) for c in lookups) or blind.kind_for(spec.category):
+                self._index(conn, subject_id, item_id, spec.category, value)
+            item_ids.append(item_id)
+        audit.append(
+            conn,
+            self._audit_key,
+            actor=actor.label,
+            action="collect",
+            decision="allow",
+            rule="allowed",
+            purpose=point.purposes[0] if len(point.purposes) == 1 else None,
+            subject_id=subject_id,
+            categories=categories,
+            detail={
+                "point": point.key,
+                "items": len(item_ids),
+                "created": created,
+                **({"source": submission.source} if submission.source else {}),
+                **({"dropped": submission.dropped} if submission.dropped else {}),
+            },
+        )
+        return CollectResult(subject_id, created, item_ids, submission.dropped)
+
+    def _identify(self, conn: Connection, point: CollectionPoint, submission: CleanSubmission) -> str | None:
+        """An existing live subject matching one of the point's identifying fields, if any."""
+        fields = {f.name: f for f in point.fields}
+        for name in point.identify_by:
+            value = submission.values.get(name)
+            if value is None:
+                continue
+            category = fields[name].category
+            kind = blind.kind_for(category) or category
+            digest = blind.digest(self._index_key, kind, str(value))
+            found = conn.execute(
+                select(blind_index.c.subject_id)
+                .join(subjects, subjects.c.id == blind_index.c.subject_id)
+                .where(
+                    blind_index.c.kind == kind, blind_index.c.digest == digest, subjects.c.state != SubjectState.erased
+                )
+                .limit(1)
+            ).scalar()
+            if found:
+                return found
+        return None
+
+    def _index(self, conn: Connection, subject_id: str, item_id: str, category: str, value: object) -> None:
+        kind = blind.kind_for(category) or category
+        digest = blind.digest(self._index_key, kind, str(value))
+        conn.execute(delete(blind_index).where(blind_index.c.item_id == item_id))
+        conn.execute(insert(blind_index).values(kind=kind, digest=digest, subject_id=subject_id, item_id=item_id))
+
+    def rectify(
+        self,
+        conn: Connection,
+        *,
+        actor: Actor,
+        purpose: str,
+        subject_id: str,
+        changes: dict[str, object],
+        check_value: Callable[[str, str, object], object],
+    ) -> list[str]:
+        """Correct field values (RIG-2): every item of each named field is re-encrypted with its new value.
+
+        `check_value(collection_point, field, raw)` validates a value as its collection point declares it.
+        """
+        self._require_uow(conn)
+        row = self._subject_row(conn, subject_id)
+        stored = conn.execute(
+            select(items.c.id, items.c.field, items.c.category, items.c.collection_point).where(
+                items.c.subject_id == subject_id, items.c.field.in_(list(changes))
+            )
+        ).all()
+        categories = tuple(sorted({r.category for r in stored}))
+        missing = sorted(set(changes) - {r.field for r in stored})
+        if missing:
+            raise KeyError(f"the subject holds no value for: {', '.join(missing)}")
+        decision = self._decide(actor, purpose, categories, None)
+        if not decision.allowed:
+            self._refuse(conn, actor, "rectify", purpose, subject_id, decision)
+        refusal = self._decide_subject(
+            conn, purpose=purpose, subject_id=subject_id, state=row.state, held_categories=[]
+        )
+        if refusal is not None:
+            self._refuse(conn, actor, "rectify", purpose, subject_id, deny(refusal.rule, refusal.reason, categories))
+        held = [r.category for r in stored if any(h.covers(r.category) for h in self.active_holds(conn, subject_id))]
+        if held:
+            self._refuse(
+                conn,
+                actor,
+                "rectify",
+                purpose,
+                subject_id,
+                deny("held", f"{', '.join(sorted(set(held)))} is held and cannot change", categories),
+            )
+        aead = self.keystore.data_key(subject_id)
+        if aead is None:
+            raise DecryptionError("the subject's data key was destroyed")
+        now = clock.now()
+        changed = []
+        for r in stored:
+            value = check_value(r.collection_point, r.field, changes[r.field])
+            blob = seal(aead, json.dumps(value).encode(), item_ad(subject_id, r.category, r.id))
+            conn.execute(update(items).where(items.c.id == r.id).values(ciphertext=blob, updated_at=now))
+            if conn.execute(select(blind_index.c.item_id).where(blind_index.c.item_id == r.id)).first():
+                self._index(conn, subject_id, r.id, r.category, value)
+            changed.append(r.id)
+        conn.execute(update(subjects).where(subjects.c.id == subject_id).values(last_activity_at=now))
+        audit.append(
+            conn,
+            self._audit_key,
+            actor=actor.label,
+            action="rectify",
+            decision="allow",
+            rule="allowed",
+            purpose=purpose,
+            subject_id=subject_id,
+            categories=categories,
+            detail={"fields": sorted(changes), "items": len(changed)},
+        )
+        return changed
+
+    def delete_items(
+        self,
+        conn: Connection,
+        *,
+        actor: Actor,
+        subject_id: str,
+        item_ids: list[str],
+        reason: str,
+        action: str = "erase",
+    ) -> int:
+        """Delete items and their index rows (an erasure, an expiry); audited. Returns how many went."""
+        self._require_uow(conn)
+        if not item_ids:
+            return 0
+        categories = conn.execute(select(items.c.category).where(items.c.id.in_(item_ids)).distinct()).scalars().all()
+        conn.execute(delete(blind_index).where(blind_index.c.item_id.in_(item_ids)))
+        count = conn.execute(delete(items).where(items.c.subject_id == subject_id, items.c.id.in_(item_ids))).rowcount
+        audit.append(
+            conn,
+            self._audit_key,
+            actor=actor.label,
+            action=action,
+            decision="allow",
+            rule=reason,
+            subject_id=subject_id,
+            categories=categories,
+            detail={"items": count},
+        )
+        return count
+
+    def close_subject(self, conn: Connection, *, actor: Actor, subject_id: str, reason: str) -> None:
+        """Mark a subject erased, drop its index and queued mail, and destroy its data key once this commits.
+
+        Called when nothing of the subject is left but what holds keep; with held items left the key stays.
+        """
+        self._require_uow(conn)
+        remaining = conn.execute(
+            select(func.count()).select_from(items).where(items.c.subject_id == subject_id)
+        ).scalar_one()
+        conn.execute(delete(blind_index).where(blind_index.c.subject_id == subject_id))
+        conn.execute(delete(outbox).where(outbox.c.subject_id == subject_id))
+        now = clock.now()
+        conn.execute(
+            update(subjects)
+            .where(subjects.c.id == subject_id)
+            .values(
+                state=SubjectState.erased,
+                state_reason=reason,
+                erased_at=now,
+                closed_at=func.coalesce(subjects.c.closed_at, now),
+            )
+        )
+        audit.append(
+            conn,
+            self._audit_key,
+            actor=actor.label,
+            action="close",
+            decision="allow",
+            rule=reason,
+            subject_id=subject_id,
+            detail={"items_held": remaining},
+        )
+        if remaining == 0:
+            conn.info["after_commit"].append(lambda: self.shred(subject_id))
+
+    def shred(self, subject_id: str) -> None:
+        """Destroy a subject's data key and fold the SQLite WAL, so nothing readable is left (RET-4)."""
+        from vowkeep.store.engine import checkpoint
+
+        self.keystore.destroy_data_key(subject_id)
+        checkpoint(self.engine)
+        checkpoint(self.keystore.engine)
+
+    def set_state(self, conn: Connection, *, actor: Actor, subject_id: str, state: str, reason: str) -> None:
+        """Deactivate, restrict or reactivate a subject (RIG-4); audited."""
+        self._require_uow(conn)
+        row = self._subject_row(conn, subject_id)
+        if row.state == SubjectState.erased:
+            raise GateDenied(deny("subject-erased", "the subject's data was erased"))
+        values = {"state": state, "state_reason": reason}
+        if state == SubjectState.active:
+            values["closed_at"] = None
+        conn.execute(update(subjects).where(subjects.c.id == subject_id).values(**values))
+        audit.append(
+            conn,
+            self._audit_key,
+            actor=actor.label,
+            action=f"state:{state}",
+            decision="allow",
+            rule=reason,
+            subject_id=subject_id,
+        )
+
+    # --- sealing for other packages (outbox, exports) -------------------------------------------
+
+    def seal_for(self, subject_id: str | None, payload: dict, label: str) -> bytes:
+        """Encrypt a payload under the subject's data key (or the system data key) — e.g. a queued e-mail."""
+        aead = self._aead_for(subject_id)
+        return seal(aead, json.dumps(payload).encode(), f"sealed|{label}|{subject_id or '-'}".encode())
+
+    def unseal_for(self, subject_id: str | None, blob: bytes, label: str) -> dict:
+        aead = self._aead_for(subject_id)
+        return json.loads(unseal(aead, blob, f"sealed|{label}|{subject_id or '-'}".encode()))
+
+    def _aead_for(self, subject_id: str | None):
+        if subject_id is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            return AESGCM(self.keystore.system_key("system-data"))
+        aead = self.keystore.data_key(subject_id)
+        if aead is None:
+            raise DecryptionError("the subject's data key was destroyed")
+        return aead

@@ -1,0 +1,38 @@
+"""`POST /api/v1/collect/{point}`: data enters only through declared collection points (COL-1…COL-8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends
+
+from vowkeep.instance import Instance
+from vowkeep.vault.intake import check_submission
+from vowkeep.web.deps import Caller, current_caller, get_instance
+from vowkeep.web.errors import ApiError
+
+router = APIRouter(prefix="/api/v1/collect", tags=["collection"])
+
+
+@router.post("/{point}", status_code=201)
+def collect(
+    point: str,
+    body: Any = Body(..., description="The submission: one key per declared field."),
+    caller: Caller = Depends(current_caller),
+    instance: Instance = Depends(get_instance),
+):
+    """Validate a submission against the collection point's declaration and store it, encrypted."""
+    declared = instance.vault.policy.collection_point_by_key.get(point)
+    if declared is None:
+        raise ApiError(404, "unknown_collection_point", f"'{point}' is not a declared collection point")
+    submission = check_submission(declared, body)
+    with instance.vault.transaction() as conn:
+        result = instance.vault.collect(conn, actor=caller.actor, point=declared, submission=submission)
+    return {
+        "subject_id": result.subject_id,
+        "created": result.created,
+        "items": len(result.item_ids),
+        "purposes": declared.purposes,
+        "policy_version": instance.vault.policy_version,
+        "dropped": result.dropped,
+    }

@@ -1,0 +1,58 @@
+"""Map domain errors to HTTP: every refusal says what was wrong and which rule decided, never a value."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from vowkeep.vault.decisions import GateDenied
+from vowkeep.vault.gate import SubjectNotFound
+from vowkeep.vault.intake import SubmissionError
+
+
+class ApiError(Exception):
+    """An error with a status, a machine-readable code and a message for people."""
+
+    def __init__(self, status: int, code: str, message: str, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+def problem(status: int, code: str, message: str, **extra) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        response = problem(exc.status, exc.code, exc.message, **exc.extra)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    @app.exception_handler(GateDenied)
+    async def _denied(_request: Request, exc: GateDenied):
+        return problem(403, "denied", exc.decision.reason, rule=exc.decision.rule)
+
+    @app.exception_handler(SubmissionError)
+    async def _submission(_request: Request, exc: SubmissionError):
+        return problem(
+            422,
+            "invalid_submission",
+            "the submission was refused; nothing was stored",
+            problems=[p.as_dict() for p in exc.problems],
+        )
+
+    @app.exception_handler(SubjectNotFound)
+    async def _no_subject(_request: Request, _exc: SubjectNotFound):
+        return problem(404, "not_found", "no such subject")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError):
+        # FastAPI's default echoes the input back; ours names the location only (inputs may be personal data).
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in exc.errors()
+        ]
+        return problem(422, "invalid_request", "the request is malformed", problems=problems)
