@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from tests.support.api import operator_headers, register
-from vowkeep.store.tables import audit_head, audit_log
+from vowkeep.store.tables import audit_log
 
 pytestmark = pytest.mark.postgres
 
@@ -91,10 +91,8 @@ def test_sec3_cut_tail_is_caught_by_the_checkpoint(client, instance, cli):
     worker.schedule_periodic()
     worker.run_until_idle()
     with instance.engine.begin() as conn:
-        head = conn.execute(select(audit_head)).first()
+        head = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).first()
         conn.execute(delete(audit_log).where(audit_log.c.seq > head.seq - 2))
-        kept = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).first()
-        conn.execute(update(audit_head).values(seq=kept.seq, mac=kept.mac))
     result = _verify(cli, instance)
     assert result.exit_code == 1
     assert "were removed (a checkpoint saw" in result.stderr

@@ -28,6 +28,7 @@ class Instance:
     vault: Vault
 
     def close(self) -> None:
+        self.vault.close()
         self.engine.dispose()
         self.keystore_engine.dispose()
 

@@ -91,6 +91,20 @@ def current(conn: Connection, *, subject_id: str, purpose: str) -> ConsentState 
     return ConsentState(Choice(row.choice), row.policy_version, Method(row.method), row.recorded_at)
 
 
+_CURRENT = (
+    "SELECT choice, policy_version, method, recorded_at FROM consent_records"
+    " WHERE subject_id = ? AND purpose = ? ORDER BY id DESC LIMIT 1"
+)
+
+
+def current_fast(fast, *, subject_id: str, purpose: str) -> ConsentState | None:
+    """`current`, as prepared SQL: the gate asks it on every read for a consent-based purpose."""
+    row = fast.one(_CURRENT, (subject_id, purpose))
+    if row is None:
+        return None
+    return ConsentState(Choice(row[0]), row[1], Method(row[2]), fast.time_out(row[3]))
+
+
 def allows(mode: ConsentMode, state: ConsentState | None, *, reconsent_since: int | None = None) -> tuple[bool, str]:
     """Whether the consent state lets a purpose with `mode` proceed; (allowed, rule)."""
     if mode == ConsentMode.none:

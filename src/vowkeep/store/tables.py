@@ -162,15 +162,6 @@ audit_log = Table(
     Index(None, "subject_id"),
 )
 
-# One row: the last audit record's sequence number and MAC. Locking it serialises chain appends on PostgreSQL.
-audit_head = Table(
-    "audit_head",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("seq", BigId, nullable=False),
-    Column("mac", LargeBinary(32), nullable=False),
-)
-
 operators = Table(
     "operators",
     metadata,

@@ -27,13 +27,36 @@ from vowkeep import clock
 from vowkeep.consent import ledger
 from vowkeep.policy.model import CollectionPoint, ConsentMode, Policy
 from vowkeep.policy.taxonomy import covers
+from vowkeep.store.fastsql import FastSQL
 from vowkeep.store.tables import blind_index, holds, items, outbox, policy_versions, subjects
 from vowkeep.vault import audit, blind
 from vowkeep.vault.actors import Actor, ActorKind
 from vowkeep.vault.crypto import DecryptionError, item_ad, seal, unseal
 from vowkeep.vault.decisions import SUBJECT_RIGHTS, Decision, GateDenied, allow, decide_declared, deny
+from vowkeep.vault.groupcommit import GroupCommit
 from vowkeep.vault.intake import CleanSubmission
 from vowkeep.vault.keystore import KeyStore
+
+# The subject's state, whether any hold is open on it, and all its items, in one round trip.
+_SUBJECT_ITEMS_SQL = (
+    "SELECT s.state, (SELECT count(*) FROM holds h WHERE h.subject_id = s.id AND h.released_at IS NULL),"
+    " i.id, i.category, i.field, i.collection_point, i.purposes, i.policy_version, i.source, i.collected_at,"
+    " i.updated_at, i.ciphertext FROM subjects s LEFT JOIN items i ON i.subject_id = s.id WHERE s.id = ?"
+)
+
+
+@dataclass(slots=True)
+class _StoredItem:
+    id: str
+    category: str
+    field: str
+    collection_point: str
+    purposes: str
+    policy_version: int
+    source: str | None
+    collected_at: object
+    updated_at: object
+    ciphertext: bytes
 
 
 class SubjectNotFound(LookupError):
@@ -118,6 +141,7 @@ class Vault:
         self._lock = threading.Lock()
         self._decide = lru_cache(maxsize=4096)(self._decide_uncached)
         self._loader: Callable[[Connection], PolicyState | None] | None = None
+        self._group = GroupCommit(engine, prepare=self._mark_unit_of_work, flush_denials=self._flush_denials)
 
     # --- the declaration in force ------------------------------------------------------------
 
@@ -155,13 +179,20 @@ class Vault:
 
     # --- units of work -----------------------------------------------------------------------
 
+    @staticmethod
+    def _mark_unit_of_work(conn: Connection) -> None:
+        conn.info["vowkeep_uow"] = True
+        conn.info["denials"] = []
+        conn.info["after_commit"] = []
+
+    def close(self) -> None:
+        self._group.close()
+
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One unit of work. Denials are audited even if it rolls back; post-commit actions run after commit."""
         conn = self.engine.connect()
-        conn.info["vowkeep_uow"] = True
-        conn.info["denials"] = []
-        conn.info["after_commit"] = []
+        self._mark_unit_of_work(conn)
         try:
             trans = conn.begin()
             try:
@@ -251,7 +282,7 @@ class Vault:
         return [ActiveHold(r.id, r.hold_key, r.purpose, tuple(r.categories.split()), r.reason, r.ends_at) for r in rows]
 
     def _decide_subject(
-        self, conn: Connection, *, purpose: str, subject_id: str, state: str, held_categories: list[str]
+        self, conn: Connection, *, purpose: str, subject_id: str, state: str, held_categories: list[str], fast=None
     ) -> Decision | None:
         """None if the subject's state and consent let the purpose proceed, else the denial."""
         if state == SubjectState.erased and not held_categories:
@@ -260,7 +291,7 @@ class Vault:
             return deny(f"subject-{state}", f"the subject's account is {state}: no processing")
         declared = self.policy.purpose_by_key.get(purpose)
         if declared is not None and declared.consent != ConsentMode.none:
-            state_now = ledger.current(conn, subject_id=subject_id, purpose=purpose)
+            state_now = ledger.current_fast(fast or FastSQL(conn), subject_id=subject_id, purpose=purpose)
             ok, rule = ledger.allows(
                 declared.consent, state_now, reconsent_since=self._state.reconsent_since.get(purpose)
             )
@@ -286,13 +317,19 @@ class Vault:
         recipient: str | None = None,
         action: str = "read",
     ) -> list[ItemValue]:
-        """Decrypt the subject's items of `categories` (default: all the purpose declares) for `purpose`."""
+        """Decrypt the subject's items of `categories` (default: all the purpose declares) for `purpose`.
+
+        This is the hottest path in vowkeep: it runs prepared SQL on the connection's own cursor (same transaction).
+        """
         self._require_uow(conn)
+        fast = FastSQL(conn)
         requested = tuple(sorted(set(categories))) if categories is not None else None
-        row = self._subject_row(conn, subject_id)
-        held = self.active_holds(conn, subject_id)
-        query = select(items).where(items.c.subject_id == subject_id)
-        stored = conn.execute(query).all()
+        rows = fast.all(_SUBJECT_ITEMS_SQL, (subject_id,))
+        if not rows:
+            raise SubjectNotFound(subject_id)
+        state, hold_count = rows[0][0], rows[0][1]
+        held = self.active_holds(conn, subject_id) if hold_count else []
+        stored = [_StoredItem(*row[2:]) for row in rows if row[2] is not None]
         declared = self.policy.purpose_by_key.get(purpose)
         if requested is None:
             if purpose == SUBJECT_RIGHTS:
@@ -313,37 +350,30 @@ class Vault:
             conn,
             purpose=purpose,
             subject_id=subject_id,
-            state=row.state,
+            state=state,
             held_categories=[r.category for r in held_here],
+            fast=fast,
         )
-        if refusal is None and row.state == SubjectState.erased:
-            # Only held items survive an erasure, and only their hold's purpose may touch them.
-            wanted = held_here
         if refusal is not None:
             self._refuse(conn, actor, action, purpose, subject_id, deny(refusal.rule, refusal.reason, asked))
+        if state == SubjectState.erased:
+            # Only held items survive an erasure, and only their hold's purpose may touch them.
+            wanted = held_here
         if held_here:
             if purpose == SUBJECT_RIGHTS:
                 wanted = [r for r in wanted if r not in held_here]
             else:
-                outside = [
-                    r.category
-                    for r in held_here
-                    if not any(h.covers(r.category) and h.purpose == purpose for h in held)
-                ]
+                outside = sorted(
+                    {
+                        r.category
+                        for r in held_here
+                        if not any(h.covers(r.category) and h.purpose == purpose for h in held)
+                    }
+                )
                 if outside:
-                    self._refuse(
-                        conn,
-                        actor,
-                        action,
-                        purpose,
-                        subject_id,
-                        deny(
-                            "held",
-                            f"{', '.join(sorted(set(outside)))} is held: only its hold's purpose may use it",
-                            asked,
-                        ),
-                    )
-        values = self._decrypt(subject_id, wanted)
+                    reason = f"{', '.join(outside)} is held: only its hold's purpose may use it"
+                    self._refuse(conn, actor, action, purpose, subject_id, deny("held", reason, asked))
+        values = self._decrypt(subject_id, wanted, fast)
         audit.append(
             conn,
             self._audit_key,
@@ -355,18 +385,43 @@ class Vault:
             subject_id=subject_id,
             categories=[v.category for v in values] or asked,
             detail={"items": len(values), **({"recipient": recipient} if recipient else {})},
+            fast=fast,
         )
         return values
 
-    def _decrypt(self, subject_id: str, rows) -> list[ItemValue]:
+    def read_now(
+        self,
+        *,
+        actor: Actor,
+        purpose: str,
+        subject_id: str,
+        categories: Iterable[str] | None = None,
+        recipient: str | None = None,
+    ) -> list[ItemValue]:
+        """A gated read as its own unit of work, group-committed with concurrent ones (see `groupcommit`).
+
+        Returns only once the audit record of the read is committed. Never call it inside `transaction()`:
+        on SQLite the two would wait for the same write lock.
+        """
+
+        def work(conn: Connection) -> list[ItemValue]:
+            self._maybe_refresh(conn)
+            return self.read(
+                conn, actor=actor, purpose=purpose, subject_id=subject_id, categories=categories, recipient=recipient
+            )
+
+        return self._group.run(work)
+
+    def _decrypt(self, subject_id: str, rows, fast: FastSQL | None = None) -> list[ItemValue]:
         if not rows:
             return []
         aead = self.keystore.data_key(subject_id)
         if aead is None:
             raise DecryptionError("the subject's data key was destroyed")
+        convert = fast.time_out if fast is not None else (lambda v: v)
         out = []
         for r in rows:
-            plain = unseal(aead, r.ciphertext, item_ad(subject_id, r.category, r.id))
+            plain = unseal(aead, bytes(r.ciphertext), item_ad(subject_id, r.category, r.id))
             out.append(
                 ItemValue(
                     id=r.id,
@@ -377,8 +432,8 @@ class Vault:
                     purposes=r.purposes.split(),
                     policy_version=r.policy_version,
                     source=r.source,
-                    collected_at=r.collected_at,
-                    updated_at=r.updated_at,
+                    collected_at=convert(r.collected_at),
+                    updated_at=convert(r.updated_at),
                 )
             )
         return out

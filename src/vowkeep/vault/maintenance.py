@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from vowkeep.store.tables import audit_head
+from vowkeep.store.tables import audit_log
 
 
 def checkpoint_audit(instance, job) -> None:
@@ -12,8 +12,8 @@ def checkpoint_audit(instance, job) -> None:
     from vowkeep.store import jobs
 
     with instance.engine.begin() as conn:
-        head = conn.execute(select(audit_head.c.seq, audit_head.c.mac).where(audit_head.c.id == 1)).first()
-        if head is not None and head.seq > 0:
+        head = conn.execute(select(audit_log.c.seq, audit_log.c.mac).order_by(audit_log.c.seq.desc()).limit(1)).first()
+        if head is not None:
             last = instance.keystore.last_audit_checkpoint()
             if last is None or last[0] != head.seq:
                 instance.keystore.record_audit_checkpoint(head.seq, head.mac)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_core
 Revises:
-Create Date: 2026-11-22 03:05:38.333294
+Create Date: 2026-11-22 03:30:24.723539
 """
 
 import sqlalchemy as sa
@@ -31,13 +31,6 @@ def upgrade() -> None:
         sa.Column("last_used_at", vowkeep.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("prefix", name=op.f("uq_api_keys_prefix")),
-    )
-    op.create_table(
-        "audit_head",
-        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("mac", sa.LargeBinary(length=32), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
     op.create_table(
         "audit_log",
@@ -271,6 +264,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_log_actor_at"))
 
     op.drop_table("audit_log")
-    op.drop_table("audit_head")
     op.drop_table("api_keys")
     # ### end Alembic commands ###
