@@ -270,3 +270,56 @@ def test_use3_consent_state_gates_consent_based_purposes(client, instance):
 def test_unknown_subject_is_404(client, instance):
     headers = service_headers(instance, "*")
     assert client.get("/api/v1/subjects/" + "0" * 32, params={"purpose": "account"}, headers=headers).status_code == 404
+
+
+def test_rig3_erase_subject_keeps_only_held_items_and_shreds_the_key_when_nothing_is_held(client, instance):
+    """RIG-3 (gate part): an erasure deletes every item not under an open hold; held items stay isolated and are
+    listed with their hold's reason and end; with nothing held the data key is destroyed after commit."""
+    import uuid
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from vowkeep import clock
+    from vowkeep.store.tables import holds, items
+    from vowkeep.vault.actors import Actor
+
+    held_subject = register(client)
+    free_subject = register(client, {**REGISTRATION, "email": "free@example.org"})
+    ends = clock.now() + timedelta(days=20)
+    with instance.engine.begin() as conn:
+        conn.execute(
+            insert(holds).values(
+                id=uuid.uuid4().hex,
+                subject_id=held_subject,
+                hold_key="fraud_investigation",
+                purpose="fraud_prevention",
+                categories="user.contact",
+                reason="Fraud investigation",
+                placed_by="operator:x",
+                placed_at=clock.now(),
+                ends_at=ends,
+            )
+        )
+    system = Actor.system("rights")
+    with instance.vault.transaction() as conn:
+        result = instance.vault.erase_subject(conn, actor=system, subject_id=held_subject, reason="erasure-request")
+    assert [(h.field, h.reason) for h in result.held] == [
+        ("email", "Fraud investigation"),
+        ("phone", "Fraud investigation"),
+    ]
+    assert result.deleted == 4 and not result.key_destroyed
+    assert instance.keystore.has_data_key(held_subject)
+    support = operator_headers(client, instance, "support_agent")
+    gone = client.get(f"/api/v1/subjects/{held_subject}", params={"purpose": "account"}, headers=support)
+    assert gone.status_code == 403 and gone.json()["rule"] in {"held", "subject-erased"}
+    officer = operator_headers(client, instance, "privacy_officer")
+    kept = client.get(f"/api/v1/subjects/{held_subject}", params={"purpose": "fraud_prevention"}, headers=officer)
+    assert kept.status_code == 200 and {i["field"] for i in kept.json()["items"]} == {"email", "phone"}
+
+    with instance.vault.transaction() as conn:
+        result = instance.vault.erase_subject(conn, actor=system, subject_id=free_subject, reason="erasure-request")
+    assert result.held == [] and result.key_destroyed
+    assert not instance.keystore.has_data_key(free_subject)
+    with instance.engine.connect() as conn:
+        assert conn.execute(select(items).where(items.c.subject_id == free_subject)).first() is None

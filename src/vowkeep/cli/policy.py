@@ -159,6 +159,11 @@ def diff(
     if as_json:
         typer.echo(json.dumps({"old": str(old), "new": str(new), **result.as_dict()}, indent=2, ensure_ascii=False))
         return
+    print_diff(result)
+
+
+def print_diff(result) -> None:
+    """One line per change, material first, then the re-consent list and a count."""
     if not result.changes:
         typer.echo("no changes")
         return
@@ -172,3 +177,35 @@ def diff(
         typer.echo(f"re-consent needed for: {', '.join(reconsent)}")
     material = len(result.material_changes)
     typer.echo(f"{_plural(len(result.changes), 'change')}, {material} material")
+
+
+@app.command()
+def publish(
+    file: Path = typer.Argument(..., help="The new declaration."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Data directory [env: VOWKEEP_DATA_DIR]."),
+    by: str = typer.Option("cli", help="Who publishes (recorded with the version)."),
+) -> None:
+    """Publish a declaration as the next version (refused if lint finds errors) and print its diff (NTC-1, NTC-2)."""
+    from vowkeep.cli.instance import open_or_exit
+    from vowkeep.cli.output import fail
+    from vowkeep.policy.errors import PolicyError
+    from vowkeep.policy.versions import LintErrors
+    from vowkeep.publishing import publish_declaration
+
+    loaded = load_or_exit(file)
+    instance = open_or_exit(data_dir)
+    try:
+        version, changes = publish_declaration(instance, loaded, published_by=by)
+    except LintErrors as exc:
+        loaded.locate(exc.problems)
+        for problem in exc.problems:
+            typer.echo(format_lint_problem(problem, str(file)), err=True)
+        fail(f"not published: {_plural(len(exc.problems), 'lint error')}")
+    except PolicyError as exc:
+        print_problems(exc.problems, exc.source)
+        fail("not published")
+    finally:
+        instance.close()
+    typer.echo(f"published {file} as version {version.version}" + (" (material changes)" if version.material else ""))
+    if changes is not None:
+        print_diff(changes)

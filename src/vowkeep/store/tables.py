@@ -259,3 +259,31 @@ holds = Table(
     Column("released_by", String(200)),
     Index(None, "subject_id", "released_at"),
 )
+
+# Marketing suppression (RIG-5): blind-index digests of addresses that opted out. Deliberately not tied to a
+# subject, so an opt-out outlives the erasure of the person who made it — and holds no plaintext.
+suppression = Table(
+    "suppression",
+    metadata,
+    Column("kind", String(16), nullable=False),
+    Column("digest", LargeBinary(32), nullable=False),
+    # marketing | all_non_essential
+    Column("scope", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("method", String(32), nullable=False),
+    UniqueConstraint("kind", "digest", "scope"),
+)
+
+# Daily usage aggregates (COL-5, CK-5): what remains of raw events after the roll-up; no visitor or subject ids.
+traffic_daily = Table(
+    "traffic_daily",
+    metadata,
+    Column("day", Date, nullable=False),
+    # views | visitors | clicks | searches | purchases | visits
+    Column("metric", String(32), nullable=False),
+    # total | page | referrer | browser | os | device_class | country | language | search
+    Column("dimension", String(32), nullable=False),
+    Column("value", String(500), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    UniqueConstraint("day", "metric", "dimension", "value"),
+)

@@ -116,6 +116,26 @@ class CollectResult:
     dropped: list[str]
 
 
+@dataclass(frozen=True)
+class HeldItem:
+    """An item an erasure had to keep: listed to the subject with the hold's reason and end (RIG-3)."""
+
+    item_id: str
+    category: str
+    field: str
+    hold: str
+    reason: str
+    ends_at: datetime
+
+
+@dataclass
+class ErasureResult:
+    subject_id: str
+    deleted: int
+    held: list[HeldItem]
+    key_destroyed: bool
+
+
 @dataclass
 class ActiveHold:
     id: str
@@ -166,6 +186,12 @@ class Vault:
     def watch_versions(self, loader: Callable[[Connection], PolicyState | None]) -> None:
         """Let the vault pick up versions published by other processes; `loader` builds a state if newer."""
         self._loader = loader
+
+    def refresh_if_due(self) -> None:
+        """Pick up a version another process published (at most one check per `refresh_seconds`)."""
+        if self._loader is not None and time.monotonic() - self._checked_at >= self._refresh_seconds:
+            with self.engine.connect() as conn:
+                self._maybe_refresh(conn)
 
     def _maybe_refresh(self, conn: Connection) -> None:
         if self._loader is None or time.monotonic() - self._checked_at < self._refresh_seconds:
@@ -722,6 +748,31 @@ class Vault:
             detail={"items": count},
         )
         return count
+
+    def erase_subject(self, conn: Connection, *, actor: Actor, subject_id: str, reason: str) -> ErasureResult:
+        """Erase a subject (RIG-3, MIN-2): every item not under an open hold goes; held items stay isolated.
+
+        The subject becomes `erased` at once. Its data key is destroyed after commit when nothing is held; otherwise
+        when the last hold ends (the retention sweeper calls this again, and then nothing is left).
+        """
+        self._require_uow(conn)
+        self._subject_row(conn, subject_id)
+        held_by = self.active_holds(conn, subject_id)
+        rows = conn.execute(
+            select(items.c.id, items.c.category, items.c.field).where(items.c.subject_id == subject_id)
+        ).all()
+        kept = []
+        gone = []
+        for row in rows:
+            holding = [h for h in held_by if h.covers(row.category)]
+            if holding:
+                latest = max(holding, key=lambda h: h.ends_at)
+                kept.append(HeldItem(row.id, row.category, row.field, latest.hold_key, latest.reason, latest.ends_at))
+            else:
+                gone.append(row.id)
+        deleted = self.delete_items(conn, actor=actor, subject_id=subject_id, item_ids=gone, reason=reason)
+        self.close_subject(conn, actor=actor, subject_id=subject_id, reason=reason)
+        return ErasureResult(subject_id=subject_id, deleted=deleted, held=kept, key_destroyed=not kept)
 
     def close_subject(self, conn: Connection, *, actor: Actor, subject_id: str, reason: str) -> None:
         """Mark a subject erased, drop its index and queued mail, and destroy its data key once this commits.

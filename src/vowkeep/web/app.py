@@ -10,9 +10,10 @@ from fastapi import FastAPI, Request
 
 from vowkeep import __version__
 from vowkeep.instance import Instance
-from vowkeep.web import errors
+from vowkeep.web import errors, static
 from vowkeep.web.api import auth, collect, subjects
 from vowkeep.web.health import router as health_router
+from vowkeep.web.pages import admin, privacy
 
 log = logging.getLogger("vowkeep.http")
 
@@ -48,6 +49,7 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         # Log the path without its query string: queries such as ?email= carry personal data.
         started = time.perf_counter()
         response = await call_next(request)
+        security_headers(request, response)
         log.info(
             "%s %s %s %.1fms",
             request.method,
@@ -57,6 +59,31 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         )
         return response
 
-    for router in (health_router, auth.router, collect.router, subjects.router):
+    for router in (
+        health_router,
+        static.router,
+        auth.router,
+        collect.router,
+        subjects.router,
+        privacy.router,
+        admin.router,
+    ):
         app.include_router(router)
     return app
+
+
+# Pages load nothing from outside the instance; scripts only from it (the consent banner), never inline.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def security_headers(request: Request, response) -> None:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if headers.get("content-type", "").startswith("text/html"):
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Cache-Control", "no-store")

@@ -23,9 +23,39 @@ def problem(status: int, code: str, message: str, **extra) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
 
 
+def wants_html(request: Request) -> bool:
+    """Pages answer errors with a page; the API and the Data Rights Protocol answer with JSON."""
+    path = request.url.path
+    return not (path.startswith(("/api/", "/v1/", "/t", "/.well-known/")) or path == "/consent.js")
+
+
+def message_page(request: Request, status: int, heading: str, message: str):
+    from vowkeep.web.pages.templating import page
+
+    return page(request, "message.html", status_code=status, heading=heading, message=message, back=None)
+
+
 def install(app: FastAPI) -> None:
+    from vowkeep.web.csrf import CsrfError
+    from vowkeep.web.sessions import SignInRequired, to_sign_in
+
+    @app.exception_handler(CsrfError)
+    async def _csrf(request: Request, exc: CsrfError):
+        if wants_html(request):
+            return message_page(request, 403, "This form has expired", str(exc))
+        return problem(403, "csrf", str(exc))
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _exc: SignInRequired):
+        return to_sign_in(request)
+
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError):
+    async def _api_error(request: Request, exc: ApiError):
+        if wants_html(request):
+            heading = {404: "Not found", 403: "Not allowed", 401: "Please sign in"}.get(
+                exc.status, "Something was wrong"
+            )
+            return message_page(request, exc.status, heading, exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         response = problem(exc.status, exc.code, exc.message, **exc.extra)
         if headers:

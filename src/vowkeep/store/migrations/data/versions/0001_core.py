@@ -2,7 +2,7 @@
 
 Revision ID: 0001_core
 Revises:
-Create Date: 2026-11-22 03:30:24.723539
+Create Date: 2026-11-22 03:39:00.678975
 """
 
 import sqlalchemy as sa
@@ -113,6 +113,26 @@ def upgrade() -> None:
     with op.batch_alter_table("subjects", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_subjects_state"), ["state"], unique=False)
 
+    op.create_table(
+        "suppression",
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("digest", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("scope", sa.String(length=32), nullable=False),
+        sa.Column("created_at", vowkeep.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("method", sa.String(length=32), nullable=False),
+        sa.UniqueConstraint("kind", "digest", "scope", name=op.f("uq_suppression_kind_digest_scope")),
+    )
+    op.create_table(
+        "traffic_daily",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("metric", sa.String(length=32), nullable=False),
+        sa.Column("dimension", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.String(length=500), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.UniqueConstraint(
+            "day", "metric", "dimension", "value", name=op.f("uq_traffic_daily_day_metric_dimension_value")
+        ),
+    )
     op.create_table(
         "consent_records",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
@@ -249,6 +269,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_consent_records_subject_id_purpose_id"))
 
     op.drop_table("consent_records")
+    op.drop_table("traffic_daily")
+    op.drop_table("suppression")
     with op.batch_alter_table("subjects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subjects_state"))
 

@@ -1,0 +1,20 @@
+"""Publishing a new version of the declaration on a running instance (NTC-1, NTC-2).
+
+The version row, and everything a material change sets off, commit together; the gate switches to the new
+declaration at once in this process, and within a second in every other (it watches the versions table).
+"""
+
+from __future__ import annotations
+
+from vowkeep.instance import Instance, load_policy_state
+from vowkeep.policy import versions
+from vowkeep.policy.load import LoadedPolicy
+
+
+def publish_declaration(instance: Instance, loaded: LoadedPolicy, *, published_by: str):
+    """Publish `loaded` as the next version; returns (version, diff against the previous one)."""
+    with instance.vault.transaction() as conn:
+        version, changes = versions.publish(conn, loaded=loaded, published_by=published_by)
+        state = load_policy_state(conn)
+    instance.vault.use_policy(state)
+    return version, changes
