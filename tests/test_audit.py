@@ -142,3 +142,20 @@ def test_sec5_touched_lists_subjects_and_categories_of_an_actor(client, instance
         "audit", "touched", "--actor", "x", "--since", "yesterday", "--data-dir", instance.settings.data_dir, env=env
     )
     assert bad.exit_code == 1 and "--since must be an ISO-8601" in bad.stderr
+
+
+def test_sec3_audit_api_lists_records_and_verifies_for_auditors_only(client, instance):
+    subjects = _activity(client, instance, n=2)
+    officer = operator_headers(client, instance, "privacy_officer", "olga")
+    support = operator_headers(client, instance, "support_agent", "sue")
+    assert client.get("/api/v1/audit", headers=support).status_code == 403
+    listed = client.get("/api/v1/audit", params={"subject_id": subjects[0]}, headers=officer)
+    assert listed.status_code == 200
+    actions = [(r["actor"], r["action"], r["decision"]) for r in listed.json()["records"]]
+    assert ("operator:auditee", "read", "allow") in actions
+    assert all("@" not in str(r) for r in listed.json()["records"])
+    assert client.get("/api/v1/audit/verify", headers=officer).json()["ok"] is True
+    with instance.engine.begin() as conn:
+        conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(rule="forged"))
+    broken = client.get("/api/v1/audit/verify", headers=officer).json()
+    assert broken["ok"] is False and broken["first_bad_seq"] == 2

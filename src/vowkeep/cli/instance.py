@@ -47,9 +47,11 @@ def init(
     try:
         result = init_instance(settings_from(data_dir), loaded, admin_username=admin)
     except LintErrors as exc:
-        from vowkeep.cli.output import print_problems
+        from vowkeep.cli.policy import format_lint_problem
 
-        print_problems(exc.problems, exc.source)
+        loaded.locate(exc.problems)
+        for problem in exc.problems:
+            typer.echo(format_lint_problem(problem, str(policy)), err=True)
         fail("the declaration has lint errors; fix them before publishing (`vowkeep policy lint`)")
     except (AlreadyInitialised, ValueError) as exc:
         fail(str(exc))

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from vowkeep import __version__
 from vowkeep.instance import Instance
 from vowkeep.web import errors, static
-from vowkeep.web.api import auth, collect, subjects
+from vowkeep.web.api import audit, auth, collect, subjects
 from vowkeep.web.health import router as health_router
 from vowkeep.web.pages import admin, privacy
 
@@ -63,6 +63,7 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         health_router,
         static.router,
         auth.router,
+        audit.router,
         collect.router,
         subjects.router,
         privacy.router,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vowkeep.vault.decisions import GateDenied
 from vowkeep.vault.gate import SubjectNotFound
@@ -74,6 +75,16 @@ def install(app: FastAPI) -> None:
             "the submission was refused; nothing was stored",
             problems=[p.as_dict() for p in exc.problems],
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        message = exc.detail if isinstance(exc.detail, str) else "the request was refused"
+        if exc.status_code == 400:
+            message = "the request body could not be read: send UTF-8 JSON"
+        if wants_html(request) and exc.status_code == 404:
+            return message_page(request, 404, "Not found", "There is no page at this address.")
+        return problem(exc.status_code, codes.get(exc.status_code, "http_error"), message)
 
     @app.exception_handler(SubjectNotFound)
     async def _no_subject(_request: Request, _exc: SubjectNotFound):

@@ -1,0 +1,5 @@
+"""`python -m vowkeep.cli …` — the same as the `vowkeep` command."""
+
+from vowkeep.cli import main
+
+main()
