@@ -37,12 +37,22 @@ from vowkeep.vault.groupcommit import GroupCommit
 from vowkeep.vault.intake import CleanSubmission
 from vowkeep.vault.keystore import KeyStore
 
-# The subject's state, whether any hold is open on it, and all its items, in one round trip.
+# The subject's state, whether any hold is open on it, and its items, in one round trip.
 _SUBJECT_ITEMS_SQL = (
     "SELECT s.state, (SELECT count(*) FROM holds h WHERE h.subject_id = s.id AND h.released_at IS NULL),"
     " i.id, i.category, i.field, i.collection_point, i.purposes, i.policy_version, i.source, i.collected_at,"
-    " i.updated_at, i.ciphertext FROM subjects s LEFT JOIN items i ON i.subject_id = s.id WHERE s.id = ?"
+    " i.updated_at, i.ciphertext FROM subjects s LEFT JOIN items i ON i.subject_id = s.id{only} WHERE s.id = ?"
 )
+_subject_items_sql: dict[int, str] = {}
+
+
+def _subject_items(count: int) -> str:
+    """The query, limited to `count` requested categories (each matching itself and its descendants)."""
+    text = _subject_items_sql.get(count)
+    if text is None:
+        only = " AND (" + " OR ".join(["i.category = ? OR i.category LIKE ?"] * count) + ")" if count else ""
+        text = _subject_items_sql[count] = _SUBJECT_ITEMS_SQL.format(only=only)
+    return text
 
 
 @dataclass(slots=True)
@@ -350,7 +360,10 @@ class Vault:
         self._require_uow(conn)
         fast = FastSQL(conn)
         requested = tuple(sorted(set(categories))) if categories is not None else None
-        rows = fast.all(_SUBJECT_ITEMS_SQL, (subject_id,))
+        # Fetch only the requested categories and their descendants. LIKE treats `_` in a key as a wildcard, so
+        # it may match a few rows too many; the exact `covers` filter below drops them.
+        params = [p for c in requested or () for p in (c, c + ".%")]
+        rows = fast.all(_subject_items(len(requested or ())), (*params, subject_id))
         if not rows:
             raise SubjectNotFound(subject_id)
         state, hold_count = rows[0][0], rows[0][1]
