@@ -67,6 +67,7 @@ def touched(
     if not report.subjects:
         typer.echo(f"{report.actor} touched no personal data in that window")
         return
-    typer.echo(f"{report.actor}: {len(report.subjects)} subjects, {report.accesses} accesses")
+    count = len(report.subjects)
+    typer.echo(f"{report.actor}: {count} subject{'s' if count != 1 else ''}, {report.accesses} accesses")
     for subject_id, entry in sorted(report.subjects.items()):
         typer.echo(f"  {subject_id}  {', '.join(sorted(entry['categories']))}  ({', '.join(sorted(entry['actions']))})")
