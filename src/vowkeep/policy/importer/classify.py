@@ -155,7 +155,7 @@ HEADINGS: list[tuple[re.Pattern, str]] = [
 
 
 def _as_we(text: str | None, aliases: list[str]) -> str:
-    """The business's own name read as "we", so "Spera Digital may collect…" is a first-party statement."""
+    """The business's own name read as "we", so "Acme Ltd may collect…" is a first-party statement."""
     text = text or ""
     for alias in aliases:
         text = re.sub(rf"\b{re.escape(alias)}\b", "we", text, flags=re.I)

@@ -278,7 +278,7 @@ class Builder:
         for period in self.f.periods:
             if period.cap:
                 continue
-            if purpose.key in period.targets:
+            if purpose.key in period.targets or (purpose.key == "account" and "@account" in period.targets):
                 rank = 0
             elif any(t.startswith("#") and t[1:] in purpose.categories for t in period.targets):
                 rank = 1
@@ -342,7 +342,7 @@ class Builder:
         return bool(self.f.usage_signals) or any(_is_usage(c) for c in self.categories)
 
     def _usage_purposes(self) -> list[str]:
-        family = ("analytics", "personalisation", "improvement", "security", "campaign_insights")
+        family = ("analytics", "personalisation", "improvement", "campaign_insights")
         return [k for k in self.purposes if k in family]
 
     def cookie_plan(self) -> list[str]:
@@ -413,10 +413,11 @@ class Builder:
         points = sorted(self.f.points.values(), key=lambda p: p.statements[0].index)
         plans = []
         for fact in points:
-            fields = self._point_fields(fact.template.key, [c for c in self.categories if c in fact.categories])
+            stated = [c for c in self.categories if c in fact.categories]
+            fields = self._point_fields(fact.template.key, stated, bool(fact.categories))
             plans.append((fact.template, fact, fields))
         if not plans:
-            fields = self._point_fields("form", [])
+            fields = self._point_fields("form", [], False)
             template = lx.PointTemplate("form", "Web form", "form")
             plans.append((template, None, fields))
         opt_in_homeless = [
@@ -486,32 +487,39 @@ class Builder:
             seq.add(item, comment)
         return seq
 
-    def _point_fields(self, key: str, stated: list[str]) -> list[str]:
-        # What a person types into a form: not what they write to us, nor their order history.
-        provided = [c for c in self._provided() if not c.startswith(("user.content", "user.behavior"))]
+    def _point_fields(self, key: str, stated: list[str], named_any: bool) -> list[str]:
+        """The fields of a collection point: the categories its sentences name, else what such a point asks for.
+
+        `named_any` is whether its sentences named categories at all (even ones never stored): then only the
+        e-mail address and name are added, never the whole list of what the business holds.
+        """
+        provided = self._provided()
         stated = [c for c in stated if c not in self.never_store and not _is_usage(c)]
+        identity = [c for c in provided if c.startswith(("user.contact.email", "user.name"))]
+        # What a person types into a sign-up form: not what they write to us, their social graph or order history.
+        form = [c for c in provided if not c.startswith(_NOT_TYPED)]
+        defaults = {
+            "registration": form,
+            "form": form,
+            "client_data": provided,
+            "purchase": identity + [c for c in provided if c.startswith("user.contact")],
+            "inquiry": identity + [c for c in provided if c.startswith("user.content.private")],
+            "email_to_us": identity + [c for c in provided if c.startswith("user.content.private")],
+            "survey": identity + [c for c in provided if c.startswith("user.content.private")],
+            "forum_post": identity + [c for c in provided if c.startswith("user.content.public")],
+            "social_login": identity + [c for c in provided if c.startswith("user.content.self_image")],
+            "other_sources": identity + [c for c in provided if c.startswith("user.demographic.profile")],
+        }
         if stated:
             fields = stated
-        elif key in ("registration", "purchase", "form", "client_data"):
-            fields = list(provided)
-            if key == "client_data":
-                fields += [c for c in self._provided() if c not in fields]
+        elif named_any:
+            fields = list(identity)
         else:
-            wanted = {
-                "inquiry": ("user.content.private",),
-                "email_to_us": ("user.content.private",),
-                "survey": ("user.content.private",),
-                "forum_post": ("user.content.public",),
-                "social_login": ("user.content.self_image",),
-                "other_sources": ("user.demographic.profile",),
-            }.get(key, ())
-            fields = [c for c in provided if c.startswith(("user.contact.email", "user.name"))]
-            fields += [c for c in self._provided() if wanted and c.startswith(wanted)]
+            fields = list(defaults.get(key, identity))
         if key in ("purchase", "client_data"):
-            fields += [c for c in self.categories if _is_financial(c) and c not in self.never_store and c not in fields]
-        if key == "purchase" and "user.behavior.purchase_history" in self.categories:
-            fields.append("user.behavior.purchase_history")
-        if not any(c == "user.contact.email" for c in fields) and "user.contact.email" in self.categories:
+            fields += [c for c in self.categories if _is_financial(c) and c not in self.never_store]
+            fields += [c for c in self.categories if c == "user.behavior.purchase_history"]
+        if "user.contact.email" not in fields and "user.contact.email" in self.categories:
             fields.insert(0, "user.contact.email")
         return list(dict.fromkeys(fields)) or provided[:1] or [self.categories[0]]
 
@@ -816,6 +824,7 @@ class Builder:
         return doc
 
 
+_NOT_TYPED = ("user.content", "user.behavior", "user.social", "user.demographic.profile")
 _FIELD_NAMES = {
     "user.contact.email": "email",
     "user.contact.phone_number": "phone",

@@ -210,6 +210,12 @@ _NEVER_STORE = re.compile(
     r"(?:store|keep|retain|save)\b",
     IGNORE,
 )
+# "All payment data is stored by our payment processor": what another party keeps, the business does not.
+_STORED_ELSEWHERE = re.compile(
+    r"\b(?:is|are)\s+(?:stored|held|kept)\s+(?:only\s+)?by\s+(?:our|the|a|an)\s+(?:payment\s+|third[- ]party\s+)?"
+    r"(?:processors?|providers?|gateways?)\b",
+    IGNORE,
+)
 _FINANCIAL_ONLY = re.compile(
     r"\bfinancial (?:information|data)\b[^.]{0,80}\b(?:only|other than|solely|except)\b[^.]{0,40}\b(?:transactions?|"
     r"payments?|purchases?)\b",
@@ -290,6 +296,11 @@ def positive_text(text: str) -> str:
 
 def find_terms(text: str, table) -> list[tuple[object, str]]:
     """(meaning, matched text) of each row of a lexicon table found in `text`; earlier rows mask later ones."""
+    return [(meaning, surface) for _, meaning, surface in find_spans(text, table)]
+
+
+def find_spans(text: str, table) -> list[tuple[int, object, str]]:
+    """(offset, meaning, matched text) of each row found in `text`, in reading order; earlier rows mask later."""
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, object, str]] = []
     for row in table:
@@ -301,7 +312,7 @@ def find_terms(text: str, table) -> list[tuple[object, str]]:
             taken.append((start, end))
             if meaning is not None and (not isinstance(meaning, lx.Term) or meaning.keys):
                 found.append((start, meaning, match.group(0)))
-    return [(meaning, surface) for _, meaning, surface in sorted(found, key=lambda f: f[0])]
+    return sorted(found, key=lambda f: f[0])
 
 
 def _us(text: str, aliases: list[str]) -> str:
@@ -367,7 +378,7 @@ class _Extractor:
             self._usage(s, positive, categories)
         if _SHARES.search(s.text) or (s.cls == SHARING and s.lead and _SHARES.search(s.lead)):
             self._recipients(s, positive, purposes, categories)
-        if cls in (FIRST_PARTY, OTHER, SHARING) and us:
+        if cls == FIRST_PARTY and us:
             self._points(s, positive, categories, purposes)
         if _COOKIE_TOPIC.search(s.text):
             self._cookies(s)
@@ -394,9 +405,11 @@ class _Extractor:
             for key in term.keys:
                 fact = self.facts.categories.get(key)
                 if fact is None:
-                    # The text's own words make the label, unless they are one bare word ("account", "search").
-                    words = len(surface.split())
-                    label = _capital(surface) if len(term.keys) == 1 and words > 1 else lx.label_of(key)
+                    # The text's own words make the label ("Mailing address", "Hand-phone number"), unless they are
+                    # a bare word ("account") or a phrase that is no name ("which pages", "how you use").
+                    words = re.sub(r"^(?:your|the|a|an|our|their|its|this|any)\s+", "", surface, flags=IGNORE).split()
+                    named = len(words) > 1 and words[0].lower() not in ("which", "how", "number", "about", "links")
+                    label = _capital(" ".join(words)) if len(term.keys) == 1 and named else lx.label_of(key)
                     fact = self.facts.categories[key] = CategoryFact(key, label)
                 if s not in fact.statements:
                     fact.statements.append(s)
@@ -470,11 +483,21 @@ class _Extractor:
             or s.cls == FIRST_PARTY
         ):
             return
-        for key, _ in find_terms(positive, lx.POINT_CUES):
+        cues = find_spans(positive, lx.POINT_CUES)
+        # With several ways in named in one sentence, each category goes to the one named nearest to it
+        # ("when registering …, or posting messages in our online forums" — the posts belong to the forum).
+        nearest: dict[str, set[str]] = {key: set() for _, key, _ in cues}
+        for offset, term, _ in find_spans(positive, lx.CATEGORIES):
+            if cues:
+                _, key, _ = min(cues, key=lambda c: abs(c[0] - offset))
+                nearest[key].update(k for k in term.keys if not k.startswith(lx.USAGE_ROOTS))
+        for _, key, _ in cues:
             fact = self.facts.points.setdefault(key, PointFact(lx.POINTS[key]))
             if s not in fact.statements:
                 fact.statements.append(s)
-            fact.categories.update(c for c in categories if not c.startswith(lx.USAGE_ROOTS))
+            fact.categories.update(
+                nearest[key] if len(cues) > 1 else (c for c in categories if not c.startswith(lx.USAGE_ROOTS))
+            )
             fact.purposes.update(purposes)
             for provider in lx.SOCIAL_PROVIDERS:
                 if re.search(rf"\b{provider}\b", s.text, IGNORE) and provider not in fact.providers:
@@ -605,7 +628,7 @@ class _Extractor:
                 f.never_sell = s
                 s.add_rule("limits.never_sell: true")
         for part, negated in clauses(s.text):
-            if negated and _NEVER_STORE.search(part):
+            if (negated and _NEVER_STORE.search(part)) or _STORED_ELSEWHERE.search(part):
                 for term, _ in find_terms(part, lx.CATEGORIES):
                     for key in term.keys:
                         f.never_store.setdefault(key, s)
@@ -761,7 +784,7 @@ def organization(statements: list[Statement], facts: Facts) -> list[str]:
     """Find the business's name and website; return the names by which it speaks of itself ("we").
 
     The name is the capitalised phrase that matches the policy's web domain, carries a legal suffix (Ltd, Inc…),
-    or recurs most; a longer phrase that starts with the winner is preferred ("Wespro Digital" over "Wespro").
+    or recurs most; a longer phrase that starts with the winner is preferred ("Acme Widgets" over "Acme").
     """
     f = facts
     domains = Counter()

@@ -194,7 +194,7 @@ CATEGORIES: list[Term] = _terms(
             "user.content.self_image",
             "Profile picture",
         ),
-        (r"\bfriends? lists?\b|\bcontacts? lists?\b|\byour contacts on\b", "user.social.friends", "Friends list"),
+        (r"\bfriends? lists?\b|\bcontacts? lists?\b", "user.social.friends", "Friends list"),
         (r"\b(?:social media )?profile information\b", "user.demographic.profile", "Profile information"),
         (
             r"\bforum posts?\b|\bpost(?:ing|s)? (?:messages|comments)\b|\bpublic (?:posts|comments|profile)\b|"
@@ -275,7 +275,6 @@ _PROVIDED = (
     "user.government_id",
     "user.content",
     "user.social",
-    "user.behavior.purchase_history",
 )
 _CONTACT = ("user.name", "user.contact.email", "user.contact.phone_number")
 _USAGE = ("user.behavior.browsing_history", "user.behavior.search_history", "user.device", "user.location")
