@@ -89,14 +89,14 @@ def periods(policy: Policy) -> list[str]:
     found = [p.retention.period for p in policy.purposes] + [h.retention for h in policy.holds]
     if policy.limits.retention_cap is not None:
         found.append(policy.limits.retention_cap)
-    return _distinct_periods(d.text for d in found)
+    return distinct_periods(d.text for d in found)
 
 
 def minimum_age(policy: Policy) -> list[str]:
     return [str(policy.minors.minimum_age)] if policy.minors.minimum_age else []
 
 
-def _distinct_periods(texts: Iterable[str]) -> list[str]:
+def distinct_periods(texts: Iterable[str]) -> list[str]:
     out: dict[float, str] = {}
     for text in texts:
         out.setdefault(round(Duration.parse(text).nominal_days, 3), text)
@@ -113,6 +113,31 @@ def _score(dimension: str, gold: list[str], draft: list[str], match) -> Score:
     return Score(dimension, tuple(gold), tuple(draft), recalled, precise)
 
 
+def sets(policy: Policy, *, retention: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """A declaration reduced to the set compared in each dimension; `retention` overrides its periods."""
+    return {
+        "categories": categories(policy),
+        "purposes": purposes(policy),
+        "recipients": recipients(policy),
+        "retention": distinct_periods(retention) if retention is not None else periods(policy),
+        "minimum_age": minimum_age(policy),
+    }
+
+
+_MATCH = {
+    "categories": lambda d, g: covers(d, g) or covers(g, d),
+    "purposes": str.__eq__,
+    "recipients": str.__eq__,
+    "retention": _same_period,
+    "minimum_age": str.__eq__,
+}
+
+
+def compare_sets(draft: dict[str, list[str]], gold: dict[str, list[str]]) -> dict[str, Score]:
+    """Score reduced sets (from `sets`, or from any other extractor) dimension by dimension."""
+    return {d: _score(d, list(gold[d]), list(draft[d]), _MATCH[d]) for d in DIMENSIONS}
+
+
 def compare(
     draft: Policy,
     gold: Policy,
@@ -121,17 +146,7 @@ def compare(
     gold_retention: Iterable[str] | None = None,
 ) -> dict[str, Score]:
     """Score every dimension of `draft` against `gold` (see the module docstring for each rule)."""
-    draft_periods = _distinct_periods(draft_retention) if draft_retention is not None else periods(draft)
-    gold_periods = _distinct_periods(gold_retention) if gold_retention is not None else periods(gold)
-    return {
-        "categories": _score(
-            "categories", categories(gold), categories(draft), lambda d, g: covers(d, g) or covers(g, d)
-        ),
-        "purposes": _score("purposes", purposes(gold), purposes(draft), str.__eq__),
-        "recipients": _score("recipients", recipients(gold), recipients(draft), str.__eq__),
-        "retention": _score("retention", gold_periods, draft_periods, _same_period),
-        "minimum_age": _score("minimum_age", minimum_age(gold), minimum_age(draft), str.__eq__),
-    }
+    return compare_sets(sets(draft, retention=draft_retention), sets(gold, retention=gold_retention))
 
 
 def compare_import(result, gold: Policy, *, gold_retention: Iterable[str] | None = None) -> dict[str, Score]:
