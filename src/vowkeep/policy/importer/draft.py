@@ -748,8 +748,13 @@ class Builder:
         f = self.f
         node = Map()
         region, note = "TODO", self.todo("the text names no server location; give the storage region(s)")
+        outside = next((to for to in f.transfers if to.startswith("Outside ")), None)
+        home = lx.COUNTRIES.get(outside.removeprefix("Outside ").lower()) if outside else None
         if f.region:
             region, note = f.region.value, quote(f.region.statement)
+        elif home:
+            # Data sent "outside India" is kept in India.
+            region, note = home, f"Transfers go outside it: {quote(f.transfers[outside])}"
         elif f.jurisdiction:
             code = next((c for n, c in lx.COUNTRIES.items() if n in f.jurisdiction.value.lower()), None)
             if code:
