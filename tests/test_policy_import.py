@@ -516,3 +516,28 @@ def test_tool2_measure_counts_covering_keys_as_matches():
     scores = compare(draft, gold)
     assert scores["categories"].missed == ("user.device.ip_address",)
     assert scores["categories"].extra == ("user.device.device_id",)
+
+
+def test_tool2_markdown_saas_policy_reads_its_rules():
+    """TOOL-2: a Markdown policy in another style (GDPR-minded SaaS). Unlike harbourlight it was written after the
+    importer and fixed reading gaps it showed (`_emphasis_`, "never stored", processors named "for payments"), so it
+    is a regression check, not a measure of generality."""
+    result = import_file(FIXTURES / "import" / "nimbus.md", today=DAY)
+    policy = result.policy
+    assert (policy.organization.name, policy.organization.legal_name) == ("Nimbus Notes", "Nimbus Notes GmbH")
+    assert policy.effective_date == dt.date(2023, 1, 12)
+    assert policy.storage.regions == ["DE"] and policy.organization.governing_law == "The laws of Germany"
+    assert policy.minors.minimum_age == 16
+    assert policy.limits.never_sell and policy.limits.never_store == ["user.financial.credit_card"]
+    assert {r.kind.value for r in policy.recipients} == {"processor", "authority"}
+    assert {r.key for r in policy.recipients} >= {"payment_processor", "hosting", "email_delivery"}
+    assert result.stated_periods == ["P30D", "P10Y", "P14D"]
+    assert policy.purpose_by_key["legal_compliance"].retention.period.text == "P10Y"
+    assert policy.usage_data.raw_retention.text == "P14D"
+    assert policy.purpose_by_key["marketing"].consent.value == "opt_in"
+    assert {r.value for r in policy.rights.offered} == {
+        "access", "rectify", "erase", "restrict", "object", "portability"
+    }  # fmt: skip
+    assert [p.key for p in policy.collection_points] == ["registration"]
+    assert not result.unmatched
+    assert not _lint_errors(result)

@@ -147,7 +147,8 @@ HEADINGS: list[tuple[re.Pattern, str]] = [
         (r"\bupdates? to\b|\bchanges? (?:in|to)\b|\bpolicy (?:updates|changes)|\bupdates? (?:to )?this", CHANGE),
         (r"\bdo not track", DNT),
         (
-            r"\bcollect|\bwe use\b|\bhow (?:is|do|we) .*\buse|\bpurpose|\bcookies|\btracking|\binformation we\b",
+            r"\bcollect|\bwe use\b|\bhow (?:is|do|we) .*\buse|\bpurpose|\bcookies|\btracking|\b(?:information|data) "
+            r"we\b|\bwe process\b|\bwhy we\b",
             FIRST_PARTY,
         ),
     )

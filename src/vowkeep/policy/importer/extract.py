@@ -206,8 +206,8 @@ _QUALIFIED = re.compile(
     r"\bunless (?:described|otherwise|stated|set out)|\bexcept as (?:described|set out|stated|provided)", IGNORE
 )
 _NEVER_STORE = re.compile(
-    r"\b(?:do|does|will|shall)\s+not\s+(?:\w+\s+){0,3}?(?:store|keep|retain|save)\b|\bnever\s+(?:\w+\s+){0,3}?"
-    r"(?:store|keep|retain|save)\b",
+    r"\b(?:do|does|will|shall|is|are)\s+not\s+(?:\w+\s+){0,3}?(?:stor(?:e|ed)|kept|keep|retain(?:ed)?|saved?)\b|"
+    r"\bnever\s+(?:\w+\s+){0,3}?(?:stor(?:e|ed)|kept|keep|retain(?:ed)?|saved?)\b",
     IGNORE,
 )
 # "All payment data is stored by our payment processor": what another party keeps, the business does not.
@@ -374,9 +374,9 @@ class _Extractor:
         purposes: list[str] = []
         if us and cls in (FIRST_PARTY, SHARING, RETENTION, CHOICE, OTHER):
             purposes = self._purposes(s, positive, categories)
-        if cls in (FIRST_PARTY, SHARING) or _SHARES.search(s.text):
+        if cls not in (AUDIENCES, CHANGE, DNT, SECURITY):
             self._usage(s, positive, categories)
-        if _SHARES.search(s.text) or (s.cls == SHARING and s.lead and _SHARES.search(s.lead)):
+        if _SHARES.search(s.text) or s.cls == SHARING:
             self._recipients(s, positive, purposes, categories)
         if cls == FIRST_PARTY and us:
             self._points(s, positive, categories, purposes)
@@ -742,6 +742,7 @@ class _Extractor:
                 IGNORE,
             ):
                 f.region = f.region or Fact(code, s)
+                s.add_rule(f"storage.regions: {code}")
 
     def _notice(self, s: Statement, us: bool) -> None:
         f = self.facts

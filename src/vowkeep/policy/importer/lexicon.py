@@ -548,11 +548,11 @@ RECIPIENT_CUES: list[tuple[re.Pattern, str | None]] = [
         (r"\b(?:joint )?marketing partners\b|\bthird[- ]party websites?\b|\bother users\b", None),
         (
             r"\bpayment (?:processors?|providers?|gateways?(?: partners?)?|service providers?)\b|\bcredit[- ]card "
-            r"(?:payment )?processors?\b|\bpayment processing\b|\bthird-party secure server\b",
+            r"(?:payment )?processors?\b|\bpayment processing\b|\bthird-party secure server\b|\bfor payments\b",
             "payment_processor",
         ),
         (r"\be-?mail (?:distribution|delivery) (?:service )?(?:providers?)?\b|\bemail delivery\b", "email_delivery"),
-        (r"\bhosting (?:services?|providers?|companies)\b", "hosting"),
+        (r"\bhosting (?:services?|providers?|companies)\b|\bfor hosting\b", "hosting"),
         (r"\bdata analysis\b|\banalytics (?:providers?|services?|companies)\b", "analytics_provider"),
         (
             r"\bcouriers?\b|\bcourier companies\b|\bdelivery (?:companies|services|firms)\b|\bshipping (?:companies|"
@@ -704,7 +704,7 @@ RIGHT_CUES: list[tuple[re.Pattern, str]] = [
         (r"\bdeactivat\w+\b", "deactivate"),
         (r"\brestrict\w*\b", "restrict"),
         (r"\bobject\w*\b|\bopt[- ]?out\b|\bunsubscrib\w+\b", "object"),
-        (r"\bportab\w+\b|\bportable\b", "portability"),
+        (r"\bportab\w+\b|\bportable\b|\bport (?:your|their) (?:personal )?data\b", "portability"),
     )
 ]
 

@@ -130,7 +130,7 @@ _ITEM = re.compile(r"^(?:[-*+•·▪◦]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+(.*)$")
 _LONE_BULLET = re.compile(r"^[-*+•·▪◦]$")
 _RULE = re.compile(r"^(?:[-*_=]\s*){3,}$")
 _LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]*)[^)]*\)")
-_EMPHASIS = re.compile(r"(\*{1,3}|_{2,3})(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS = re.compile(r"(\*{1,3}|_{2,3})(?=\S)(.+?)(?<=\S)\1|(?<!\w)(_)(?=\S)(.+?)(?<=\S)_(?!\w)")
 _BOLD_LINE = re.compile(r"^\*{2,3}([^*]+?)\*{2,3}$")
 
 
@@ -143,7 +143,7 @@ def _inline(text: str) -> str:
     """Markdown inline markup → plain text: link texts kept, emphasis dropped."""
     text = _LINK.sub(lambda m: m.group(1) or m.group(2), text)
     for _ in range(2):
-        text = _EMPHASIS.sub(r"\2", text)
+        text = _EMPHASIS.sub(lambda m: m.group(2) if m.group(1) else m.group(4), text)
     text = text.replace("\\", "")
     return _clean(text.replace("**", "").strip("*"))
 
