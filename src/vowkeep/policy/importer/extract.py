@@ -391,13 +391,13 @@ class _Extractor:
             self._retention(s, purposes, categories)
         if cls == AUDIENCES or re.search(r"\bchild|\bminor", s.text, IGNORE):
             self._minors(s)
-        self._promises(s, categories)
+        self._promises(s)
         if cls in (ACCESS, CHOICE) or re.search(r"\bright to\b", s.text, IGNORE):
             self._rights(s)
         if cls == CHANGE:
             self._changes(s)
         self._who_we_are(s)
-        self._notice(s, us)
+        self._notice(s)
 
     def _categories(self, s: Statement, positive: str) -> list[str]:
         keys: list[str] = []
@@ -613,7 +613,7 @@ class _Extractor:
             f.report_contact = Fact(email.group(0), s)
             s.add_rule("minors.report_contact")
 
-    def _promises(self, s: Statement, categories: list[str]) -> None:
+    def _promises(self, s: Statement) -> None:
         f = self.facts
         if _NEVER_SELL.search(s.text) and not re.search(
             r"\b(?:financial|banking|payment|card)\b[^.]{0,30}\b(?:details|"
@@ -744,7 +744,7 @@ class _Extractor:
                 f.region = f.region or Fact(code, s)
                 s.add_rule(f"storage.regions: {code}")
 
-    def _notice(self, s: Statement, us: bool) -> None:
+    def _notice(self, s: Statement) -> None:
         f = self.facts
         text = s.text
         if re.search(
