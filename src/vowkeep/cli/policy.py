@@ -209,3 +209,61 @@ def publish(
     typer.echo(f"published {file} as version {version.version}" + (" (material changes)" if version.material else ""))
     if changes is not None:
         print_diff(changes)
+
+
+@app.command("import")
+def import_(
+    text_file: Path = typer.Argument(..., help="The privacy policy: plain text, Markdown or HTML (UTF-8)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the draft declaration here instead of to standard output."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print every statement with its class, confidence and rules, as JSON."
+    ),
+) -> None:
+    """Draft a declaration from a policy's text (TOOL-2), and list the statements it could not use.
+
+    Every rule of the draft sits under a comment quoting its sentence; `TODO(review):` marks each default chosen
+    without evidence. The draft passes `policy check`; `policy lint` then shows what the text contradicts.
+    """
+    import json
+
+    from vowkeep.cli.output import fail
+    from vowkeep.policy.importer import PolicyImportError, import_file
+
+    try:
+        result = import_file(text_file)
+    except PolicyImportError as exc:
+        fail(str(exc))
+    except RuntimeError as exc:  # the importer's own bug: say so plainly rather than print a traceback
+        fail(f"{text_file}: could not draft a valid declaration (please report this): {exc}", code=3)
+    if output is not None:
+        try:
+            output.write_text(result.text, encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror}")
+    if as_json:
+        report = result.as_dict(include_draft=output is None)
+        report["output"] = str(output) if output is not None else None
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    if output is None:
+        typer.echo(result.text, nl=False)
+    _import_summary(result, output, err=output is None)
+
+
+def _import_summary(result, output: Path | None, *, err: bool) -> None:
+    """What was drafted, how many defaults await a decision, and each statement left over with its class."""
+    left = result.unmatched
+    where = f"{output}: wrote" if output is not None else "drafted"
+    typer.echo(
+        f"{where} a declaration for {result.policy.organization.name} from {result.source}: "
+        f"{_plural(len(result.statements), 'statement')}, {len(result.statements) - len(left)} turned into rules, "
+        f"{len(left)} left over, {len(result.todos)} TODO(review)",
+        err=err,
+    )
+    if left:
+        typer.echo("statements not turned into rules:", err=err)
+        for statement in left:
+            text = " ".join(statement.text.split())
+            typer.echo(f"  [{statement.index}] {statement.cls}: {text[:160]}{'…' if len(text) > 160 else ''}", err=err)
