@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from vowkeep import __version__
 from vowkeep.instance import Instance
 from vowkeep.web import errors, static
-from vowkeep.web.api import auth, collect, subjects
+from vowkeep.web.api import auth, collect, consents, subjects
 from vowkeep.web.health import router as health_router
 from vowkeep.web.pages import admin, privacy
 
@@ -65,6 +65,7 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         auth.router,
         collect.router,
         subjects.router,
+        consents.router,
         privacy.router,
         admin.router,
     ):
