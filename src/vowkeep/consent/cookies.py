@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from vowkeep.policy.model import Policy
 
 GPC_HEADER = "sec-gpc"
+# The banner's own cookies; it sets each only where the declaration lists it (CK-4 keeps the page in sync).
+CONSENT_COOKIE = "vk_consent"
+VISITOR_COOKIE = "vk_visitor"
 
 
 @dataclass(frozen=True)
@@ -119,3 +122,48 @@ def gpc_purposes(policy: Policy) -> list[str]:
 def gpc_document(last_update: dt.date) -> dict:
     """`/.well-known/gpc.json`: this site honours Global Privacy Control (GPC specification, section 3.5)."""
     return {"gpc": True, "lastUpdate": last_update.isoformat()}
+
+
+def cookie_spec(
+    policy: Policy, name: str, *, essential: bool | None = None, category: str | None = None
+) -> dict | None:
+    """The declared cookie `name` as the banner sets it ({name, maxAge seconds or None for a session cookie}), or
+    None when the declaration does not list it (in the expected category): then the banner does not set it."""
+    for cookie in policy.cookies:
+        if cookie.name != name:
+            continue
+        declared = policy.cookie_category_by_key.get(cookie.category)
+        if declared is None or (essential is not None and declared.essential != essential):
+            return None
+        if category is not None and cookie.category != category:
+            return None
+        if cookie.lifetime == "session":
+            return {"name": name, "maxAge": None}
+        from vowkeep.policy.duration import Duration
+
+        return {"name": name, "maxAge": int(Duration.parse(cookie.lifetime).nominal_days * 86400)}
+    return None
+
+
+def banner_config(policy: Policy, *, version: int, reconsent_since: dict[str, int], change=None) -> dict:
+    """What the banner script needs to know, built from the declaration in force."""
+    usage = policy.usage_data
+    usage_category = usage.cookie_category if usage and usage.cookie_category in policy.cookie_category_by_key else None
+    categories = banner_categories(policy)
+    return {
+        "version": version,
+        "organization": policy.organization.name,
+        "categories": [{k: v for k, v in c.as_dict().items() if k != "purposes"} for c in categories],
+        "reconsent": {c.key: max(reconsent_since.get(p, 0) for p in c.purposes) for c in categories if c.purposes},
+        "usage": {"category": usage_category, "signals": [s.value for s in usage.collect]} if usage_category else None,
+        "cookies": {
+            "consent": cookie_spec(policy, CONSENT_COOKIE, essential=True),
+            "visitor": cookie_spec(policy, VISITOR_COOKIE, category=usage_category) if usage_category else None,
+        },
+        "cookiesUrl": "privacy/cookies",
+        "policyChange": (
+            {"version": change.version, "message": change.message, "url": f"privacy/versions/{change.version}"}
+            if change is not None
+            else None
+        ),
+    }

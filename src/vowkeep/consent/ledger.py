@@ -202,13 +202,15 @@ def latest_by_purpose(
     return latest
 
 
-_VISITOR_CURRENT = "SELECT choice FROM consent_records WHERE visitor_id = ? AND purpose = ? ORDER BY id DESC LIMIT 1"
+_VISITOR_CURRENT = (
+    "SELECT choice, policy_version FROM consent_records WHERE visitor_id = ? AND purpose = ? ORDER BY id DESC LIMIT 1"
+)
 
 
-def visitor_choice_fast(fast, *, visitor_id: str, purpose: str) -> Choice | None:
-    """A banner visitor's latest choice for a purpose, as prepared SQL (the tracking beacon asks it per event)."""
+def visitor_choice_fast(fast, *, visitor_id: str, purpose: str) -> tuple[Choice, int] | None:
+    """A banner visitor's latest (choice, policy version) for a purpose, as prepared SQL (asked per tracked event)."""
     row = fast.one(_VISITOR_CURRENT, (visitor_id, purpose))
-    return Choice(row[0]) if row else None
+    return (Choice(row[0]), row[1]) if row else None
 
 
 def adopt_visitor(conn: Connection, *, visitor_id: str, subject_id: str) -> list[int]:

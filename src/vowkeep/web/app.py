@@ -10,8 +10,8 @@ from fastapi import FastAPI, Request
 
 from vowkeep import __version__
 from vowkeep.instance import Instance
-from vowkeep.web import errors, static
-from vowkeep.web.api import auth, collect, consents, subjects
+from vowkeep.web import banner, errors, static
+from vowkeep.web.api import auth, collect, consents, subjects, traffic
 from vowkeep.web.health import router as health_router
 from vowkeep.web.pages import admin, privacy
 
@@ -66,6 +66,8 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         collect.router,
         subjects.router,
         consents.router,
+        traffic.router,
+        banner.router,
         privacy.router,
         admin.router,
     ):
