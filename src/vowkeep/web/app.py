@@ -11,9 +11,9 @@ from fastapi import FastAPI, Request
 from vowkeep import __version__
 from vowkeep.instance import Instance
 from vowkeep.web import banner, errors, static
-from vowkeep.web.api import auth, collect, consents, subjects, traffic
+from vowkeep.web.api import auth, collect, comms, consents, subjects, traffic
 from vowkeep.web.health import router as health_router
-from vowkeep.web.pages import admin, privacy
+from vowkeep.web.pages import admin, privacy, unsubscribe
 
 log = logging.getLogger("vowkeep.http")
 
@@ -67,8 +67,10 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         subjects.router,
         consents.router,
         traffic.router,
+        comms.router,
         banner.router,
         privacy.router,
+        unsubscribe.router,
         admin.router,
     ):
         app.include_router(router)
