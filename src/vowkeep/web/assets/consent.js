@@ -133,7 +133,9 @@
   }
   document.addEventListener("click", function (e) {
     var link = e.target && e.target.closest ? e.target.closest("a[href]") : null;
-    if (link && tracking() && signal("links")) { track("click", { target: link.href }); }
+    // The banner's own "Cookie settings" links and in-page anchors are not link clicks worth counting.
+    if (!link || link.hasAttribute("data-vk-open") || (link.getAttribute("href") || "").charAt(0) === "#") { return; }
+    if (tracking() && signal("links")) { track("click", { target: link.href }); }
   }, true);
 
   // --- applying a choice ------------------------------------------------------------------------
@@ -202,6 +204,12 @@
       border: "1px solid #0b5cad", background: primary ? "#0b5cad" : "#ffffff", color: primary ? "#ffffff" : "#0b5cad"
     });
   }
+  function shown(node, visible) {
+    // Both the attribute and the style: a site's stylesheet may give buttons a display that beats [hidden].
+    node.hidden = !visible;
+    node.style.display = visible ? "" : "none";
+    return node;
+  }
   function hide() {
     if (root && root.parentNode) { root.parentNode.removeChild(root); }
     root = null;
@@ -231,7 +239,7 @@
         "Your browser sends Global Privacy Control: advertising cookies stay off and your data is not sold or shared."));
     }
     var list = styled(el("fieldset", { id: "vk-categories" }), { border: "0", padding: "0", margin: "0.5rem 0" });
-    list.hidden = true;
+    shown(list, false);
     list.appendChild(styled(el("legend", {}, "Choose the cookies you accept"), { fontWeight: "600" }));
     CONFIG.categories.forEach(function (category) {
       var row = styled(el("div"), { margin: "0.35rem 0" });
@@ -255,11 +263,11 @@
     var declineAll = button("vk-decline-all", "Decline all", true);
     var customise = button("vk-choose", "Choose", false);
     var save = button("vk-save", "Save my choices", true);
-    save.hidden = true;
+    shown(save, false);
     acceptAll.addEventListener("click", function () { choose(optional.map(function (c) { return c.key; })); });
     declineAll.addEventListener("click", function () { choose([]); });
     customise.addEventListener("click", function () {
-      list.hidden = false; save.hidden = false; customise.hidden = true;
+      shown(list, true); shown(save, true); shown(customise, false);
       var first = list.querySelector("input:not([disabled])");
       if (first) { first.focus(); }
     });
