@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
 from fastapi import FastAPI, Request
+from starlette.datastructures import MutableHeaders
 
 from vowkeep import __version__
 from vowkeep.instance import Instance
@@ -44,20 +46,7 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
     app.state.instance = instance
     errors.install(app)
 
-    @app.middleware("http")
-    async def request_log(request: Request, call_next):
-        # Log the path without its query string: queries such as ?email= carry personal data.
-        started = time.perf_counter()
-        response = await call_next(request)
-        security_headers(request, response)
-        log.info(
-            "%s %s %s %.1fms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
+    app.add_middleware(RequestLog)
 
     for router in (
         health_router,
@@ -77,6 +66,36 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
     return app
 
 
+class RequestLog:
+    """Security headers on every response and one log line per request, as plain ASGI middleware.
+
+    (Starlette's `@app.middleware("http")` costs several times a small endpoint such as the tracking beacon.)
+    The path is logged without its query string: queries such as ?email= carry personal data.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                security_headers(None, SimpleNamespace(headers=MutableHeaders(scope=message)))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, (time.perf_counter() - started) * 1000)
+
+
 # Pages load nothing from outside the instance; scripts only from it (the consent banner), never inline.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -84,7 +103,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def security_headers(request: Request, response) -> None:
+def security_headers(request: Request | None, response) -> None:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")

@@ -8,8 +8,11 @@ site's own, and never relies on a third-party cookie.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import threading
+import time
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -21,6 +24,7 @@ from vowkeep.comms.notices import banner_change
 from vowkeep.consent import banner
 from vowkeep.consent.cookies import GPC_HEADER, UnknownCategory, banner_config, gpc_document, is_gpc
 from vowkeep.tracking.intake import TrackingRefused, record_events
+from vowkeep.tracking.writer import EventWriter
 from vowkeep.vault.decisions import Decision
 
 router = APIRouter(tags=["banner"])
@@ -129,6 +133,28 @@ def _banner_actor():
     return Actor.system("banner")
 
 
+_writers_lock = threading.Lock()
+
+
+async def _refresh(instance) -> None:
+    """Pick up a version published by another process, at most once a second, off the event loop (the writer
+    thread must not open a second connection while its transaction holds SQLite's write lock)."""
+    now = time.monotonic()
+    if now - getattr(instance, "_beacon_refreshed", 0.0) >= 1.0:
+        instance._beacon_refreshed = now
+        await run_in_threadpool(instance.vault.refresh_if_due)
+
+
+def _writer(instance) -> EventWriter:
+    writer = getattr(instance, "_event_writer", None)
+    if writer is None:
+        with _writers_lock:
+            writer = getattr(instance, "_event_writer", None)
+            if writer is None:
+                writer = instance._event_writer = EventWriter(instance.engine)
+    return writer
+
+
 @router.post("/t", include_in_schema=False)
 async def track(request: Request):
     """Usage events of a visitor who accepted their cookie category; 204 when stored."""
@@ -140,23 +166,23 @@ async def track(request: Request):
     user_agent = request.headers.get("user-agent")
     gpc = is_gpc(request.headers.get(GPC_HEADER))
 
-    def work():
-        instance.vault.refresh_if_due()
+    await _refresh(instance)
+
+    def work(conn):
         state = instance.vault.policy_state
-        with instance.engine.begin() as conn:
-            return record_events(
-                conn,
-                policy=state.policy,
-                reconsent_since=state.reconsent_since,
-                payload=payload,
-                ip=ip,
-                user_agent=user_agent,
-                gpc=gpc,
-                now=clock.now(),
-            )
+        return record_events(
+            conn,
+            policy=state.policy,
+            reconsent_since=state.reconsent_since,
+            payload=payload,
+            ip=ip,
+            user_agent=user_agent,
+            gpc=gpc,
+            now=clock.now(),
+        )
 
     try:
-        await run_in_threadpool(work)
+        await asyncio.wrap_future(_writer(instance).submit(work))
     except TrackingRefused as exc:
         return _error(exc.status, exc.code, exc.message)
     return Response(status_code=204)

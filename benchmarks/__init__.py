@@ -1,0 +1,1 @@
+"""vowkeep's benchmarks: one module per benchmark, each runnable as `python -m benchmarks.NAME`."""
