@@ -347,3 +347,24 @@ def test_col5_visits_and_purchases_are_counted_per_known_subject_where_declared(
             assert _count(instance, traffic_subject_counts) == 0
     finally:
         instance.close()
+
+
+def test_ck5_traffic_cli_rolls_up_and_reports(client, instance, cli):
+    day = dt.datetime(2026, 4, 2, 12, 0, tzinfo=dt.UTC)
+    clock.travel_to(day)
+    cid, vid = _id(), _id()
+    _choose(client, cid, ["analytics"])
+    _track(client, cid, vid, [{"type": "view", "page": "/"}, {"type": "view", "page": "/about"}])
+    clock.travel_to(day + dt.timedelta(days=1))
+    env = {"VOWKEEP_DATABASE_URL": instance.settings.database_url}
+    data_dir = instance.settings.data_dir
+    rolled = cli("traffic", "rollup", "--data-dir", data_dir, env=env)
+    assert rolled.exit_code == 0, rolled.output
+    assert rolled.stdout.strip() == "rolled up 2 events (days: 2026-04-02); deleted 0 raw events past the window"
+    report = cli("traffic", "report", "--from", "2026-04-01", "--to", "2026-04-02", "--data-dir", data_dir, env=env)
+    assert report.exit_code == 0, report.output
+    lines = report.stdout.splitlines()
+    assert lines[0].split() == ["day", "views", "visitors", "visits"]
+    assert lines[1].split() == ["2026-04-02", "2", "1", "1"]
+    bad = cli("traffic", "report", "--from", "April", "--data-dir", data_dir, env=env)
+    assert bad.exit_code == 1 and "YYYY-MM-DD" in bad.stderr
