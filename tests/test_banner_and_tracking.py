@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import POLICIES
 from tests.support import instances
-from tests.support.api import operator_headers, register, service_headers
+from tests.support.api import REGISTRATION, operator_headers, register, service_headers
 from vowkeep import clock
 from vowkeep.store import jobs
 from vowkeep.store.tables import consent_records, traffic_daily, traffic_events, traffic_subject_counts
@@ -180,6 +180,19 @@ def test_ck3_gpc_opts_a_known_subject_out_of_advertising_sale_and_sharing(client
     reader = service_headers(instance, "purpose:partner_offers")
     read = client.get(f"/api/v1/subjects/{subject_id}", params={"purpose": "partner_offers"}, headers=reader)
     assert read.status_code == 403
+
+    # A browser that sent GPC before its visitor signed in opts the person out once they are linked.
+    other = register(client, {**REGISTRATION, "email": "grace@example.org"})
+    client.post(
+        f"/api/v1/subjects/{other}/consents",
+        json={"purpose": "partner_offers", "choice": "given", "method": "form"},
+        headers=consents,
+    )
+    gpc_visitor = _id()
+    _choose(client, gpc_visitor, ["analytics"], headers={"Sec-GPC": "1"})
+    client.post(f"/api/v1/subjects/{other}/consents", json={"visitor_id": gpc_visitor}, headers=consents)
+    records = client.get(f"/api/v1/subjects/{other}/consents", headers=consents).json()["current"]
+    assert {c["purpose"]: (c["choice"], c["method"]) for c in records}["partner_offers"] == ("withdrawn", "gpc")
 
 
 def test_col5_events_are_pseudonymous_and_the_raw_ip_is_never_stored(instance_and_init, instance):

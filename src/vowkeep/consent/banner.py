@@ -127,8 +127,19 @@ def record_gpc_for_subject(
     return added
 
 
-def link_visitor(conn: Connection, *, visitor_id: str, subject_id: str) -> list[int]:
-    """The visitor became a known subject: link them and copy the visitor's current choices to the subject."""
+def link_visitor(
+    conn: Connection,
+    *,
+    visitor_id: str,
+    subject_id: str,
+    policy: Policy | None = None,
+    policy_version: int | None = None,
+) -> list[int]:
+    """The visitor became a known subject: link them and copy the visitor's current choices to the subject.
+
+    With the declaration in force (`policy`, `policy_version`), a browser that sent GPC opts the subject out of
+    advertising, sale and sharing too (CK-3).
+    """
     check_visitor_id(visitor_id)
     now = clock.now()
     existing = linked_subject(conn, visitor_id=visitor_id)
@@ -141,7 +152,14 @@ def link_visitor(conn: Connection, *, visitor_id: str, subject_id: str) -> list[
             .where(visitor_links.c.visitor_id == visitor_id)
             .values(subject_id=subject_id, linked_at=now)
         )
-    return ledger.adopt_visitor(conn, visitor_id=visitor_id, subject_id=subject_id)
+    copied = ledger.adopt_visitor(conn, visitor_id=visitor_id, subject_id=subject_id)
+    latest = ledger.history(conn, visitor_id=visitor_id)
+    if latest and latest[-1].evidence.get("gpc") is True and policy is not None:
+        # The browser sent Global Privacy Control: the person it now belongs to is opted out of sale and sharing.
+        copied += record_gpc_for_subject(
+            conn, policy=policy, policy_version=policy_version, subject_id=subject_id, evidence={"visitor": visitor_id}
+        )
+    return copied
 
 
 def category_accepted_fast(

@@ -74,7 +74,14 @@ def list_consents(
         latest[record.purpose] = record
     policy = instance.vault.policy
     never_asked = [
-        {"purpose": p.key, "consent": p.consent.value, "choice": None, "allows_processing": p.consent == "opt_out"}
+        {
+            "purpose": p.key,
+            "consent": p.consent.value,
+            "choice": None,
+            "method": None,
+            "allows_processing": p.consent == "opt_out",
+            "rule": "allowed" if p.consent == "opt_out" else "consent-required",
+        }
         for p in policy.purposes
         if p.consent_based and p.key not in latest
     ]
@@ -123,7 +130,13 @@ def record_consent(
         if _subject_or_404(conn, subject_id) == "erased":
             raise ApiError(409, "subject_erased", "the subject was erased; no choice can be recorded")
         if body.visitor_id is not None:
-            created += banner.link_visitor(conn, visitor_id=body.visitor_id, subject_id=subject_id)
+            created += banner.link_visitor(
+                conn,
+                visitor_id=body.visitor_id,
+                subject_id=subject_id,
+                policy=policy,
+                policy_version=instance.vault.policy_version,
+            )
         if body.purpose is not None:
             created.append(
                 ledger.record(
