@@ -75,6 +75,10 @@ def test_rig5_marketing_mail_carries_one_click_unsubscribe_that_works_without_co
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     path = _unsubscribe_path(message)
     assert BASE + path in message.get_content()
+    # On the wire the header is the bare <https://…> link, not an RFC 2047 encoded word.
+    raw = inbox.envelopes[0].content
+    assert f"\r\nList-Unsubscribe: <{BASE}{path}>\r\n".encode() in raw
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
 
     # GET only shows a confirmation form; it changes nothing.
     client.cookies.clear()

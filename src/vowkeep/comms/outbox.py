@@ -12,6 +12,7 @@ address on the suppression list (RIG-5); it carries `List-Unsubscribe` with a si
 
 from __future__ import annotations
 
+import email.policy
 import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -37,6 +38,7 @@ _env = Environment(
 )
 MAILER = Actor.system("mailer")
 ONE_CLICK = "List-Unsubscribe=One-Click"
+MAIL_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 class UnknownTemplate(ValueError):
@@ -155,7 +157,9 @@ def send_queued_mail(instance, job) -> None:
     if not instance.settings.smtp_url:
         raise RuntimeError("VOWKEEP_SMTP_URL is not set; the message stays queued")
     smtp = SmtpSettings.from_url(instance.settings.smtp_url, default_sender=_default_sender(instance))
-    message = EmailMessage()
+    # Long headers stay on one line (RFC 5322 allows 998 characters): folding would encode the List-Unsubscribe URL
+    # as an RFC 2047 word, which mail providers do not read as a one-click link.
+    message = EmailMessage(policy=MAIL_POLICY)
     message["To"] = address
     message["From"] = smtp.sender
     message["Subject"] = subject_line

@@ -95,13 +95,11 @@ DKIM_HEADERS = (
 
 def dkim_sign(settings: SmtpSettings, message: EmailMessage) -> bytes:
     """The message as sent, with a DKIM-Signature header (relaxed/relaxed, rsa-sha256 or ed25519-sha256)."""
-    from email import policy
-
     try:
         import dkim
     except ImportError:
         raise SmtpConfigError("DKIM signing needs the dkim extra: pip install 'vowkeep[dkim]'") from None
-    raw = message.as_bytes(policy=policy.SMTP)
+    raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
     try:
         with open(settings.dkim_key, "rb") as handle:
             key = handle.read()

@@ -87,7 +87,7 @@ def _pii_categories(categories: Iterable[str]) -> list[str]:
 
 
 def _termination(purpose: Purpose) -> str:
-    return f"{purpose.retention.period.text} after {purpose.retention.after.value.replace('_', ' ')}"
+    return f"{purpose.retention.period.describe()} after {purpose.retention.after.value.replace('_', ' ')}"
 
 
 def _third_parties(policy: Policy, purpose: Purpose) -> list[str]:
