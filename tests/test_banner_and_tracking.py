@@ -152,6 +152,12 @@ def test_ck3_gpc_header_refuses_advertising_whatever_was_clicked(client, instanc
             )
         ).one()
     assert (row.choice, row.method) == ("refused", "gpc") and row.evidence["signal"] == "Sec-GPC: 1"
+    assert row.evidence["page"] == "/shop"
+    with_query = _choose(client, _id(), [], page="/account?email=ada%40example.org")
+    assert with_query.status_code == 200
+    with instance.engine.connect() as conn:
+        pages = conn.execute(select(consent_records.c.evidence)).scalars().all()
+    assert "ada%40example.org" not in json.dumps(pages) and {"page": "/account"}.items() <= pages[-1].items()
     # navigator.globalPrivacyControl, reported by the script, counts the same.
     scripted = _choose(client, _id(), ["advertising"], gpc=True)
     assert scripted.json()["declined"] == ["advertising", "analytics"]

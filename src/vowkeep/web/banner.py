@@ -24,6 +24,7 @@ from vowkeep.comms.notices import banner_change
 from vowkeep.consent import banner
 from vowkeep.consent.cookies import GPC_HEADER, UnknownCategory, banner_config, gpc_document, is_gpc
 from vowkeep.tracking.intake import TrackingRefused, record_events
+from vowkeep.tracking.reduce import page_path
 from vowkeep.tracking.writer import EventWriter
 from vowkeep.vault.decisions import Decision
 
@@ -89,8 +90,9 @@ async def banner_choice(request: Request):
     if not isinstance(payload, dict) or not isinstance(payload.get("accepted"), list):
         return _error(422, "invalid_choice", "send {cid, accepted: [category keys], gpc}")
     gpc = is_gpc(request.headers.get(GPC_HEADER)) or payload.get("gpc") is True
-    page = payload.get("page")
-    evidence = {"page": page[:200]} if isinstance(page, str) else {}
+    # Where the choice was made, as a path: a query string may carry personal data.
+    page = page_path(payload.get("page"))
+    evidence = {"page": page[:200]} if page else {}
     if is_gpc(request.headers.get(GPC_HEADER)):
         evidence["signal"] = "Sec-GPC: 1"
     instance = request.app.state.instance

@@ -15,7 +15,7 @@ from vowkeep.comms import downloads, marketing, preferences
 from vowkeep.consent.ledger import Method
 from vowkeep.instance import Instance
 from vowkeep.vault.intake import check_submission
-from vowkeep.web.api.consents import _subject_or_404, require_consents
+from vowkeep.web.api.consents import require_consents, subject_state_or_404
 from vowkeep.web.deps import Caller, current_caller, get_instance
 from vowkeep.web.errors import ApiError
 
@@ -90,7 +90,7 @@ def opt_out(
     require_consents(caller)
     vault = instance.vault
     with vault.transaction() as conn:
-        _subject_or_404(conn, subject_id)
+        subject_state_or_404(conn, subject_id)
         result = preferences.opt_out(
             conn, vault=vault, subject_id=subject_id, scope=body.scope, method=body.method, actor=caller.actor
         )

@@ -43,7 +43,7 @@ class ConsentIn(BaseModel):
     )
 
 
-def _subject_or_404(conn, subject_id: str) -> str:
+def subject_state_or_404(conn, subject_id: str) -> str:
     state = conn.execute(select(subjects.c.state).where(subjects.c.id == subject_id)).scalar()
     if state is None:
         raise ApiError(404, "not_found", "no such subject")
@@ -66,7 +66,7 @@ def list_consents(
     """The subject's ledger: every record, oldest first, and the current state per purpose."""
     require_consents(caller)
     with instance.vault.transaction() as conn:
-        _subject_or_404(conn, subject_id)
+        subject_state_or_404(conn, subject_id)
         records = ledger.history(conn, subject_id=subject_id)
         instance.vault.audit(conn, actor=caller.actor, action="consents:read", subject_id=subject_id)
     latest: dict[str, ledger.ConsentRecord] = {}
@@ -127,7 +127,7 @@ def record_consent(
             raise ApiError(422, "invalid_visitor", str(exc)) from None
     created: list[int] = []
     with instance.vault.transaction() as conn:
-        if _subject_or_404(conn, subject_id) == "erased":
+        if subject_state_or_404(conn, subject_id) == "erased":
             raise ApiError(409, "subject_erased", "the subject was erased; no choice can be recorded")
         if body.visitor_id is not None:
             created += banner.link_visitor(
@@ -171,7 +171,7 @@ def current_receipt(
     """A Kantara Consent Receipt 1.1 of every consent the subject has given and not withdrawn."""
     require_consents(caller)
     with instance.engine.connect() as conn:
-        _subject_or_404(conn, subject_id)
+        subject_state_or_404(conn, subject_id)
         latest = ledger.latest_by_purpose(conn, subject_id=subject_id)
     given = sorted((r for r in latest.values() if r.choice == Choice.given), key=lambda r: r.id)
     if not given:
