@@ -49,6 +49,8 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
     app.add_middleware(RequestLog)
 
     for router in (
+        # First: the tracking beacon is the busiest route, and routes are matched in this order.
+        banner.router,
         health_router,
         static.router,
         auth.router,
@@ -57,7 +59,6 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         consents.router,
         traffic.router,
         comms.router,
-        banner.router,
         privacy.router,
         unsubscribe.router,
         admin.router,
