@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.server
 import os
-import shutil
 import threading
 import time
 from functools import partial
@@ -270,9 +269,3 @@ def test_ck1_the_banner_runs_same_origin_on_the_cookie_page(served, browser):
     assert _records(instance, cid) == {"analytics": ("given", "banner"), "advertising": ("given", "banner")}
     assert errors == [], errors
     context.close()
-
-
-def teardown_module():
-    # Keep the screenshots, drop anything else a failed run left behind.
-    for leftover in ARTIFACTS.glob("*.tmp") if ARTIFACTS.exists() else []:
-        shutil.rmtree(leftover, ignore_errors=True)
