@@ -12,9 +12,15 @@ from vowkeep.policy.load import LoadedPolicy
 
 
 def publish_declaration(instance: Instance, loaded: LoadedPolicy, *, published_by: str):
-    """Publish `loaded` as the next version; returns (version, diff against the previous one)."""
+    """Publish `loaded` as the next version; returns (version, diff against the previous one).
+
+    A material change queues a notice to every subject with an address, and the pages show a banner (NTC-2).
+    """
+    from vowkeep.comms import notices
+
     with instance.vault.transaction() as conn:
         version, changes = versions.publish(conn, loaded=loaded, published_by=published_by)
+        notices.on_publish(conn, policy=loaded.policy, version=version)
         state = load_policy_state(conn)
     instance.vault.use_policy(state)
     return version, changes

@@ -36,18 +36,22 @@ class Periodic:
 
 def handlers() -> dict[str, Handler]:
     """Every job kind and the function that runs it."""
+    from vowkeep.comms.notices import send_policy_notices
     from vowkeep.comms.outbox import send_queued_mail
+    from vowkeep.tracking.rollup import run_rollup
     from vowkeep.vault.maintenance import checkpoint_audit
 
     return {
         "mail.send": send_queued_mail,
         "audit.checkpoint": checkpoint_audit,
+        "policy.notify": send_policy_notices,
+        "traffic.rollup": run_rollup,
     }
 
 
 def periodic() -> list[Periodic]:
     """Jobs every instance runs on a schedule (queued once per period across all workers)."""
-    return [Periodic("audit.checkpoint", timedelta(minutes=1))]
+    return [Periodic("audit.checkpoint", timedelta(minutes=1)), Periodic("traffic.rollup", timedelta(hours=1))]
 
 
 class Worker:

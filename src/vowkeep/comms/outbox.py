@@ -4,10 +4,15 @@ The recipient address and the message's context are sealed under the subject's d
 mail to people who are not subjects), so the outbox holds no plaintext personal data and an erasure makes queued
 mail unreadable. For a subject, the address is read through the gate at send time for the message's purpose:
 consent withdrawn after queuing stops the message (USE-3), and a corrected address is used.
+
+Marketing goes only to a subject, for a purpose, to an address collected for that purpose (COL-7), never to an
+address on the suppression list (RIG-5); it carries `List-Unsubscribe` with a signed HTTPS link and
+`List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058). Service messages are sent after any opt-out (USE-4).
 """
 
 from __future__ import annotations
 
+import email.policy
 import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -17,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import Connection, insert, select, update
 
 from vowkeep import clock
+from vowkeep.comms import suppression
 from vowkeep.store import jobs
 from vowkeep.store.tables import outbox
 from vowkeep.vault.actors import Actor
@@ -31,6 +37,8 @@ _env = Environment(
     keep_trailing_newline=True,
 )
 MAILER = Actor.system("mailer")
+ONE_CLICK = "List-Unsubscribe=One-Click"
+MAIL_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 class UnknownTemplate(ValueError):
@@ -74,7 +82,10 @@ def queue(
         raise ValueError("a message needs a subject or an address")
     if subject_id is not None and purpose is None and to_address is None:
         raise ValueError("a message to a subject names the purpose it serves")
-    render(template, context)  # fail now, in the caller's transaction, rather than in the worker
+    if kind == "marketing" and (subject_id is None or purpose is None or to_address is not None):
+        raise ValueError("marketing goes to a subject, for a purpose, at an address read through the gate")
+    # Fail now, in the caller's transaction, rather than in the worker.
+    render(template, {**context, "unsubscribe_url": "-"} if kind == "marketing" else context)
     label = uuid.uuid4().hex
     sealed = vault.seal_for(
         subject_id, {"to": to_address, "context": context, "headers": headers or {}, "label": label}, "outbox"
@@ -123,21 +134,38 @@ def send_queued_mail(instance, job) -> None:
             except GateDenied as denied:
                 _finish(conn, job, outbox_id, "suppressed", error=f"gate: {denied.rule}")
                 return
+            if row.kind == "marketing":
+                # COL-7: an address is used only for the purposes it was collected for.
+                found = [item for item in found if row.purpose in item.purposes]
+                if not found:
+                    _finish(conn, job, outbox_id, "suppressed", error="no address was collected for this purpose")
+                    return
             if not found:
                 _finish(conn, job, outbox_id, "failed", error="the subject has no e-mail address")
                 return
             address = found[0].value
-        subject_line, body = render(row.template, sealed["context"])
+        if suppression.is_suppressed(conn, vault=vault, address=address, kind=row.kind):
+            _finish(conn, job, outbox_id, "suppressed", error="the address is on the suppression list")
+            return
+        context = sealed["context"]
+        headers = dict(sealed.get("headers", {}))
+        if row.kind == "marketing":
+            url = unsubscribe_url(instance, subject_id=row.subject_id, purpose=row.purpose)
+            context = {**context, "unsubscribe_url": url}
+            headers.update({"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": ONE_CLICK})
+        subject_line, body = render(row.template, context)
     if not instance.settings.smtp_url:
         raise RuntimeError("VOWKEEP_SMTP_URL is not set; the message stays queued")
     smtp = SmtpSettings.from_url(instance.settings.smtp_url, default_sender=_default_sender(instance))
-    message = EmailMessage()
+    # Long headers stay on one line (RFC 5322 allows 998 characters): folding would encode the List-Unsubscribe URL
+    # as an RFC 2047 word, which mail providers do not read as a one-click link.
+    message = EmailMessage(policy=MAIL_POLICY)
     message["To"] = address
     message["From"] = smtp.sender
     message["Subject"] = subject_line
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=smtp.sender.rpartition("@")[2] or "vowkeep.local")
-    for name, value in sealed.get("headers", {}).items():
+    for name, value in headers.items():
         message[name] = value
     message.set_content(body)
     try:
@@ -155,6 +183,14 @@ def _finish(conn: Connection, job, outbox_id: int, state: str, *, error: str | N
         values.update(sent_at=clock.now(), message_id=message_id)
     conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
     jobs.complete(conn, job=job)
+
+
+def unsubscribe_url(instance, *, subject_id: str, purpose: str) -> str:
+    """The one-click unsubscribe link of a marketing message (HTTPS where `VOWKEEP_BASE_URL` is)."""
+    from vowkeep.comms import tokens
+
+    token = tokens.issue(instance.keystore, subject_id=subject_id, purpose=purpose)
+    return f"{instance.settings.base_url}/unsubscribe/{token}"
 
 
 def _default_sender(instance) -> str:

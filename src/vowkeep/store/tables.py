@@ -287,3 +287,62 @@ traffic_daily = Table(
     Column("count", BigInteger, nullable=False),
     UniqueConstraint("day", "metric", "dimension", "value"),
 )
+
+# --- consent, tracking and communications ------------------------------------------------------
+
+# Banner visitors who became known subjects: later banner choices of the visitor are recorded for the subject too,
+# and their visits and purchases are counted per subject where the declaration says so. `visitor_id` is the id in
+# the essential consent cookie (the ledger's `visitor_id`), never the analytics visitor id of the events.
+visitor_links = Table(
+    "visitor_links",
+    metadata,
+    Column("visitor_id", String(64), primary_key=True),
+    Column("subject_id", String(32), ForeignKey("subjects.id"), nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False),
+    Index(None, "subject_id"),
+)
+
+# Raw pseudonymous usage events (COL-5): a random visitor id, the user agent reduced to family/OS/device class, a
+# country, a path without its query, a referrer host. Rolled up into `traffic_daily`, then deleted (CK-5).
+traffic_events = Table(
+    "traffic_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("day", Date, nullable=False),
+    # view | click | search | purchase
+    Column("kind", String(16), nullable=False),
+    Column("visitor", String(32), nullable=False),
+    Column("page", String(500)),
+    Column("target", String(500)),
+    Column("referrer", String(255)),
+    Column("browser", String(64)),
+    Column("os", String(64)),
+    Column("device_class", String(16)),
+    Column("country", String(2)),
+    Column("language", String(16)),
+    Column("search", String(200)),
+    Column("rolled_up", Boolean, nullable=False, default=False),
+    Index(None, "rolled_up", "day"),
+    Index(None, "day"),
+)
+
+# Visits and purchases per known subject and day (COL-5, `usage_data.per_subject_counts`); deleted with the subject.
+traffic_subject_counts = Table(
+    "traffic_subject_counts",
+    metadata,
+    Column("subject_id", String(32), ForeignKey("subjects.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    # visits | purchases
+    Column("metric", String(16), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+# Policy-change notices queued per version and subject (NTC-2): the fan-out job is idempotent through this table.
+policy_notices = Table(
+    "policy_notices",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("subject_id", String(32), primary_key=True),
+    Column("queued_at", UTCDateTime, nullable=False),
+)

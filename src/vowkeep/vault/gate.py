@@ -28,7 +28,16 @@ from vowkeep.consent import ledger
 from vowkeep.policy.model import CollectionPoint, ConsentMode, Policy
 from vowkeep.policy.taxonomy import covers
 from vowkeep.store.fastsql import FastSQL
-from vowkeep.store.tables import blind_index, holds, items, outbox, policy_versions, subjects
+from vowkeep.store.tables import (
+    blind_index,
+    holds,
+    items,
+    outbox,
+    policy_versions,
+    subjects,
+    traffic_subject_counts,
+    visitor_links,
+)
 from vowkeep.vault import audit, blind
 from vowkeep.vault.actors import Actor, ActorKind
 from vowkeep.vault.crypto import DecryptionError, item_ad, seal, unseal
@@ -798,6 +807,9 @@ class Vault:
         ).scalar_one()
         conn.execute(delete(blind_index).where(blind_index.c.subject_id == subject_id))
         conn.execute(delete(outbox).where(outbox.c.subject_id == subject_id))
+        # Usage counted per subject, and the link from their browser's banner choices, go with them.
+        conn.execute(delete(traffic_subject_counts).where(traffic_subject_counts.c.subject_id == subject_id))
+        conn.execute(delete(visitor_links).where(visitor_links.c.subject_id == subject_id))
         now = clock.now()
         conn.execute(
             update(subjects)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
 from fastapi import FastAPI, Request
+from starlette.datastructures import MutableHeaders
 
 from vowkeep import __version__
 from vowkeep.instance import Instance
-from vowkeep.web import errors, static
-from vowkeep.web.api import audit, auth, collect, subjects
+from vowkeep.web import banner, errors, static
+from vowkeep.web.api import audit, auth, collect, comms, consents, subjects, traffic
 from vowkeep.web.health import router as health_router
-from vowkeep.web.pages import admin, privacy
+from vowkeep.web.pages import admin, privacy, unsubscribe
 
 log = logging.getLogger("vowkeep.http")
 
@@ -44,33 +46,56 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
     app.state.instance = instance
     errors.install(app)
 
-    @app.middleware("http")
-    async def request_log(request: Request, call_next):
-        # Log the path without its query string: queries such as ?email= carry personal data.
-        started = time.perf_counter()
-        response = await call_next(request)
-        security_headers(request, response)
-        log.info(
-            "%s %s %s %.1fms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
+    app.add_middleware(RequestLog)
 
     for router in (
+        # First: the tracking beacon is the busiest route, and routes are matched in this order.
+        banner.router,
         health_router,
         static.router,
         auth.router,
         audit.router,
         collect.router,
         subjects.router,
+        consents.router,
+        traffic.router,
+        comms.router,
         privacy.router,
+        unsubscribe.router,
         admin.router,
     ):
         app.include_router(router)
     return app
+
+
+class RequestLog:
+    """Security headers on every response and one log line per request, as plain ASGI middleware.
+
+    (Starlette's `@app.middleware("http")` costs several times a small endpoint such as the tracking beacon.)
+    The path is logged without its query string: queries such as ?email= carry personal data.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                security_headers(None, SimpleNamespace(headers=MutableHeaders(scope=message)))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, (time.perf_counter() - started) * 1000)
 
 
 # Pages load nothing from outside the instance; scripts only from it (the consent banner), never inline.
@@ -80,7 +105,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def security_headers(request: Request, response) -> None:
+def security_headers(request: Request | None, response) -> None:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")

@@ -22,15 +22,18 @@ environment = Environment(
 
 def page(request: Request, template: str, *, status_code: int = 200, **context) -> HTMLResponse:
     """Render `template` inside the site layout; sets the CSRF cookie the page's forms need."""
+    from vowkeep.comms.notices import banner_change
+
     instance = request.app.state.instance
     policy = instance.vault.policy
     token = csrf.token_for(request)
+    change = banner_change(instance)
     html = environment.get_template(template).render(
         request=request,
         organization=policy.organization,
         policy_version=instance.vault.policy_version,
         csrf_token=token,
-        policy_change=getattr(request.app.state, "policy_change_banner", None),
+        policy_change=getattr(request.app.state, "policy_change_banner", None) or (change.message if change else None),
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)
