@@ -37,17 +37,23 @@ class Periodic:
 def handlers() -> dict[str, Handler]:
     """Every job kind and the function that runs it."""
     from vowkeep.comms.outbox import send_queued_mail
+    from vowkeep.rights.drp import send_callback
+    from vowkeep.rights.requests import housekeeping
+    from vowkeep.sharing.processors import deliver
     from vowkeep.vault.maintenance import checkpoint_audit
 
     return {
         "mail.send": send_queued_mail,
         "audit.checkpoint": checkpoint_audit,
+        "webhook.deliver": deliver,
+        "drp.callback": send_callback,
+        "rights.housekeeping": housekeeping,
     }
 
 
 def periodic() -> list[Periodic]:
     """Jobs every instance runs on a schedule (queued once per period across all workers)."""
-    return [Periodic("audit.checkpoint", timedelta(minutes=1))]
+    return [Periodic("audit.checkpoint", timedelta(minutes=1)), Periodic("rights.housekeeping", timedelta(hours=1))]
 
 
 class Worker:

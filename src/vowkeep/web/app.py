@@ -10,10 +10,11 @@ from fastapi import FastAPI, Request
 
 from vowkeep import __version__
 from vowkeep.instance import Instance
-from vowkeep.web import errors, static
-from vowkeep.web.api import auth, collect, subjects
+from vowkeep.web import drp, errors, static
+from vowkeep.web.api import auth, collect, disclosures, requests, subjects
 from vowkeep.web.health import router as health_router
 from vowkeep.web.pages import admin, privacy
+from vowkeep.web.pages import requests as request_pages
 
 log = logging.getLogger("vowkeep.http")
 
@@ -67,6 +68,10 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         subjects.router,
         privacy.router,
         admin.router,
+        requests.router,
+        disclosures.router,
+        request_pages.router,
+        drp.router,
     ):
         app.include_router(router)
     return app
