@@ -181,13 +181,11 @@ def file(
         raise DisclosureError("name at least one subject")
     if len(subject_ids) > MAX_SUBJECTS:
         raise DisclosureError(f"a disclosure covers at most {MAX_SUBJECTS} subjects")
-    # SHR-1: the declaration decides before anything else; a refusal is audited and raised as GateDenied.
-    vault.authorize(conn, actor=actor, action="disclose", purpose=purpose, categories=categories, recipient=recipient)
-    declared = vault.policy.recipient_by_key[recipient]
+    declared = vault.policy.recipient_by_key.get(recipient)
     details: dict = {"reference": _clean_text(reference, "reference", limit=500)}
     legal_kind = None
     if legal is not None:
-        if declared.kind != RecipientKind.authority:
+        if declared is not None and declared.kind != RecipientKind.authority:
             raise DisclosureError(
                 f"a legal request is answered to an authority; recipient '{recipient}' is a {declared.kind.value}"
             )
@@ -199,6 +197,8 @@ def file(
             scope=_clean_text(legal.get("scope"), "legal_request.scope", required=True),
             authority=_clean_text(legal.get("authority"), "legal_request.authority", limit=500),
         )
+    # SHR-1: the declaration decides; a refusal is audited (even though the unit of work rolls back) and raised.
+    vault.authorize(conn, actor=actor, action="disclose", purpose=purpose, categories=categories, recipient=recipient)
     found = set(conn.execute(select(subjects.c.id).where(subjects.c.id.in_(subject_ids))).scalars())
     if len(found) != len(subject_ids):
         raise SubjectNotFound(next(s for s in subject_ids if s not in found))
