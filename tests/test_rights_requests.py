@@ -202,3 +202,9 @@ def test_rig10_operators_file_requests_received_by_email(client, instance):
         ).status_code
         == 403
     )
+
+
+def test_rig10_the_data_rights_protocol_is_off_unless_agents_are_a_declared_channel(client):
+    """RIG-10: a declaration that takes no requests from authorized agents answers the DRP endpoints with 404."""
+    response = client.post("/v1/agent/ANY", content=b"x")
+    assert response.status_code == 404 and response.json()["code"] == "404"
