@@ -90,9 +90,10 @@ def test_shr8_export_is_encrypted_recorded_and_restores_into_a_new_instance(clie
         "--data-dir", data_dir, "--passphrase-env", "VK_ARCHIVE_PASS", env=env,
     )  # fmt: skip
     assert done.exit_code == 0, done.stderr
-    assert "Exported 2 subjects" in done.stdout and "1 consents, 1 holds and 1 suppressed" in done.stdout
+    assert "Exported 2 subjects" in done.stdout and "1 consent, 1 hold and 1 suppressed address" in done.stdout
     assert "left out (not declared for 'acquirer'): user.demographic.date_of_birth (2 items)" in done.stdout
     assert "user.authorization.password" in done.stdout
+    assert archive.stat().st_mode & 0o777 == 0o600
     raw = archive.read_bytes()
     for secret in (EMAIL.encode(), b"Lovelace", b"Hi there", b"grace@example.org"):
         assert secret not in raw

@@ -21,6 +21,10 @@ PASSPHRASE_ENV_OPTION = typer.Option(
 )
 
 
+def _n(count: int, noun: str, plural: str = "s") -> str:
+    return f"{count} {noun}{'' if count == 1 else plural}"
+
+
 def _passphrase(env_name: str | None, *, confirm: bool) -> str:
     if env_name:
         value = os.environ.get(env_name)
@@ -92,20 +96,23 @@ def export(
                 )
         except (ArchiveError, GateDenied) as exc:
             fail(str(exc))
+        except OSError as exc:
+            fail(f"cannot write {to}: {exc.strerror}")
     finally:
         instance.close()
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
         return
     typer.echo(
-        f"Exported {summary.subjects} subjects ({summary.items} items), {summary.policy_versions} policy versions, "
-        f"{summary.consents} consents, {summary.holds} holds and {summary.suppressed} suppressed addresses to {to}."
+        f"Exported {_n(summary.subjects, 'subject')} ({_n(summary.items, 'item')}), "
+        f"{_n(summary.policy_versions, 'policy version')}, {_n(summary.consents, 'consent')}, "
+        f"{_n(summary.holds, 'hold')} and {_n(summary.suppressed, 'suppressed address', 'es')} to {to}."
     )
     typer.echo(f"Recorded as disclosure {summary.disclosure_id} to '{recipient}'.")
     for category, count in sorted(summary.left_out.items()):
-        typer.echo(f"  left out (not declared for '{recipient}'): {category} ({count} items)")
+        typer.echo(f"  left out (not declared for '{recipient}'): {category} ({_n(count, 'item')})")
     for rule, count in sorted(summary.not_readable.items()):
-        typer.echo(f"  held items not exported ({rule}): {count} subjects")
+        typer.echo(f"  held items not exported ({rule}): {_n(count, 'subject')}")
 
 
 def import_archive(
@@ -132,9 +139,9 @@ def import_archive(
         typer.echo(json.dumps(summary.as_dict(), indent=2))
         return
     typer.echo(
-        f"Restored {summary.subjects} subjects ({summary.items} items), {summary.consents} consents, {summary.holds} "
-        f"holds and {summary.suppressed} suppressed addresses into {summary.data_dir} "
-        f"(policy version {summary.policy_version})."
+        f"Restored {_n(summary.subjects, 'subject')} ({_n(summary.items, 'item')}), {_n(summary.consents, 'consent')}, "
+        f"{_n(summary.holds, 'hold')} and {_n(summary.suppressed, 'suppressed address', 'es')} into "
+        f"{summary.data_dir} (policy version {summary.policy_version})."
     )
     if summary.master_key_file:
         typer.echo(f"Master key: {summary.master_key_file} (mode 0600) — back it up apart from the data.")

@@ -80,7 +80,8 @@ class ArchiveWriter:
         }
         self._aead = AESGCM(_key(passphrase, salt, SCRYPT))
         self._header = json.dumps(header, sort_keys=True).encode() + b"\n"
-        self._file = open(path, "wb")  # noqa: SIM115 — closed in close()
+        # Only the owner may read it, like the master key: it holds the data set, if encrypted.
+        self._file = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
         self._file.write(MAGIC + self._header)
         self._zip = zlib.compressobj(6)
         self._pending = b""

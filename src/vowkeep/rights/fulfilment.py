@@ -78,7 +78,12 @@ def _summarise(kind: str, per_subject: dict[str, dict]) -> dict:
 
 def _report(conn: Connection, *, instance, request, subject_id: str) -> dict:
     vault = instance.vault
-    subject_report = report.subject_report(conn, vault=vault, subject_id=subject_id)
+    try:
+        subject_report = report.subject_report(conn, vault=vault, subject_id=subject_id)
+    except GateDenied as denied:
+        if denied.rule != "subject-erased":
+            raise
+        return {"items": 0, "held_items": 0, "erased": True}  # erased since the request was verified: nothing held
     sealed = vault.seal_for(subject_id, subject_report, RESULT_LABEL)
     conn.execute(
         update(request_subjects)

@@ -243,9 +243,13 @@ def approve(conn: Connection, *, vault, disclosure_id: str, actor: Actor) -> Dis
     """An operator approves a pending disclosure (SHR-4); never the one who filed it."""
     found = get_or_raise(conn, vault=vault, disclosure_id=disclosure_id)
     if found.state != "pending":
-        raise DisclosureError(f"the disclosure is {found.state}; only a pending one can be approved", status=409)
+        raise DisclosureError(
+            f"the disclosure is {found.state}; only a pending one can be approved", status=409, code="wrong_state"
+        )
     if found.requested_by == actor.label:
-        raise DisclosureError("a disclosure is approved by an operator other than the one who filed it", status=403)
+        raise DisclosureError(
+            "a disclosure is approved by an operator other than the one who filed it", status=403, code="forbidden"
+        )
     _decide(conn, disclosure_id, "approved", actor)
     vault.audit(
         conn,
@@ -263,7 +267,9 @@ def deny(conn: Connection, *, vault, disclosure_id: str, actor: Actor, reason: s
     reason = _clean_text(reason, "reason", required=True)
     found = get_or_raise(conn, vault=vault, disclosure_id=disclosure_id)
     if found.state not in ("pending", "approved"):
-        raise DisclosureError(f"the disclosure is {found.state}; it can no longer be denied", status=409)
+        raise DisclosureError(
+            f"the disclosure is {found.state}; it can no longer be denied", status=409, code="wrong_state"
+        )
     details = {**found.details, "denial_reason": reason}
     _decide(conn, disclosure_id, "denied", actor, sealed=vault.seal_for(None, details, SEAL_LABEL))
     vault.audit(
@@ -292,7 +298,7 @@ def release(conn: Connection, *, vault, disclosure_id: str, actor: Actor) -> tup
         word = {"pending": "waits for an operator's approval", "released": "was already released"}.get(
             found.state, f"is {found.state}"
         )
-        raise DisclosureError(f"the disclosure {word}", status=409)
+        raise DisclosureError(f"the disclosure {word}", status=409, code="wrong_state")
     data = []
     for subject_id in found.subject_ids:
         values = vault.read(

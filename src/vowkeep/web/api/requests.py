@@ -108,7 +108,7 @@ def staff_view(conn, instance: Instance, found: service.RightsRequest) -> dict:
     return {
         **found.summary(),
         "contact": found.details.get("contact"),
-        "values": sorted(found.details.get("values", {})),
+        "corrected_fields": sorted(found.details.get("values", {})),
         "note": found.details.get("note"),
         "denial_reason": found.details.get("denial_reason"),
         "outcome": found.outcome,
