@@ -46,6 +46,7 @@ def export(
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
     """Business transfer: write the data set, encrypted under a passphrase, for a declared acquirer (SHR-8)."""
+    from rich.console import Console
     from rich.progress import Progress
     from sqlalchemy import select
 
@@ -83,7 +84,7 @@ def export(
         with instance.engine.connect() as conn:
             total = len(conn.execute(select(subjects.c.id)).all())
         try:
-            with Progress(transient=True) as progress:
+            with Progress(transient=True, console=Console(stderr=True)) as progress:
                 task = progress.add_task("exporting subjects", total=total)
                 summary = export_archive(
                     instance,
