@@ -38,6 +38,9 @@ def handlers() -> dict[str, Handler]:
     """Every job kind and the function that runs it."""
     from vowkeep.comms.notices import send_policy_notices
     from vowkeep.comms.outbox import send_queued_mail
+    from vowkeep.rights.drp import send_callback
+    from vowkeep.rights.requests import housekeeping
+    from vowkeep.sharing.processors import deliver
     from vowkeep.tracking.rollup import run_rollup
     from vowkeep.vault.maintenance import checkpoint_audit
 
@@ -46,12 +49,19 @@ def handlers() -> dict[str, Handler]:
         "audit.checkpoint": checkpoint_audit,
         "policy.notify": send_policy_notices,
         "traffic.rollup": run_rollup,
+        "webhook.deliver": deliver,
+        "drp.callback": send_callback,
+        "rights.housekeeping": housekeeping,
     }
 
 
 def periodic() -> list[Periodic]:
     """Jobs every instance runs on a schedule (queued once per period across all workers)."""
-    return [Periodic("audit.checkpoint", timedelta(minutes=1)), Periodic("traffic.rollup", timedelta(hours=1))]
+    return [
+        Periodic("audit.checkpoint", timedelta(minutes=1)),
+        Periodic("traffic.rollup", timedelta(hours=1)),
+        Periodic("rights.housekeeping", timedelta(hours=1)),
+    ]
 
 
 class Worker:

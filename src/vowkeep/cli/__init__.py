@@ -13,6 +13,7 @@ from vowkeep.cli import audit as audit_commands
 from vowkeep.cli import instance as instance_commands
 from vowkeep.cli import keys as keys_commands
 from vowkeep.cli import policy as policy_commands
+from vowkeep.cli import rights as rights_commands
 from vowkeep.cli import traffic as traffic_commands
 
 app = typer.Typer(
@@ -31,6 +32,9 @@ app.add_typer(keys_commands.app, name="keys")
 app.add_typer(access_commands.operators_app, name="operators")
 app.add_typer(access_commands.apikeys_app, name="apikeys")
 app.add_typer(traffic_commands.app, name="traffic")
+app.command()(rights_commands.export)
+app.command("import-archive")(rights_commands.import_archive)
+app.add_typer(rights_commands.drp_app, name="drp")
 
 
 def main() -> None:

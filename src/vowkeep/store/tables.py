@@ -346,3 +346,171 @@ policy_notices = Table(
     Column("subject_id", String(32), primary_key=True),
     Column("queued_at", UTCDateTime, nullable=False),
 )
+
+# --- rights and sharing: data-subject requests, identity verification, the disclosure register, processor
+# webhooks and the Data Rights Protocol. Personal values (addresses, request details, references) are sealed.
+
+rights_requests = Table(
+    "rights_requests",
+    metadata,
+    _id_column(),
+    # access | rectify | erase | deactivate | restrict | object | portability | reactivate
+    Column("kind", String(16), nullable=False),
+    # received | verifying | in_review | fulfilled | denied | cancelled | expired (see rights/states.py)
+    Column("state", String(16), nullable=False),
+    # center | email | phone | agent
+    Column("channel", String(16), nullable=False),
+    # Declared purpose keys an objection names.
+    Column("purposes", JSON, nullable=False),
+    # Blind-index digest of the requester's address, for rate limits; cleared when the request is decided.
+    Column("contact_digest", LargeBinary(32)),
+    # The address, corrected values, notes and a denial's reason, sealed under the system key.
+    Column("sealed", LargeBinary, nullable=False),
+    Column("filed_by", String(200), nullable=False),
+    Column("agent_id", String(64)),
+    Column("agent_request_id", String(200)),
+    Column("regime", String(32)),
+    Column("status_callback", String(1000)),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("verified_at", UTCDateTime),
+    # code | link | agent
+    Column("verified_by", String(16)),
+    Column("decided_at", UTCDateTime),
+    Column("decided_by", String(200)),
+    # no_match | insuf_verification | claim_not_covered | suspected_fraud | other
+    Column("denial", String(32)),
+    # What fulfilment did, without values: counts, held items' categories and hold reasons.
+    Column("outcome", JSON, nullable=False),
+    # SHA-256 of the request-scoped token the verified requester holds.
+    Column("token_hash", LargeBinary(32)),
+    Column("token_expires_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "state", "due_at"),
+    Index(None, "contact_digest"),
+    Index(None, "agent_id"),
+)
+
+# The subjects a verified request matched, and for access and portability the report, sealed under the subject's
+# data key (an erasure shreds it with everything else).
+request_subjects = Table(
+    "request_subjects",
+    metadata,
+    Column("request_id", String(32), ForeignKey("rights_requests.id"), primary_key=True),
+    Column("subject_id", String(32), ForeignKey("subjects.id"), primary_key=True),
+    Column("sealed_result", LargeBinary),
+    Column("outcome", JSON, nullable=False),
+    Index(None, "subject_id"),
+)
+
+# One-time codes (RIG-8): only an HMAC of the code is kept; attempts are counted and codes expire.
+request_verifications = Table(
+    "request_verifications",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), ForeignKey("rights_requests.id"), nullable=False),
+    Column("code_hash", LargeBinary(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("used_at", UTCDateTime),
+    Index(None, "request_id"),
+)
+
+# Every state change of a request, with who made it (no personal values).
+request_history = Table(
+    "request_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), ForeignKey("rights_requests.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("note", String(500), nullable=False),
+    Index(None, "request_id"),
+)
+
+# The disclosure register (SHR-2): every release of personal data to a recipient, and every legal request.
+disclosures = Table(
+    "disclosures",
+    metadata,
+    _id_column(),
+    Column("recipient", String(64), nullable=False),
+    Column("recipient_kind", String(16), nullable=False),
+    Column("purpose", String(64)),
+    # Space-separated categories released (or asked for, while pending).
+    Column("categories", String(4000), nullable=False),
+    Column("legal_basis", String(64), nullable=False),
+    # routine | legal | transfer
+    Column("kind", String(16), nullable=False),
+    # subpoena | court_order | authority (legal requests only)
+    Column("legal_kind", String(16)),
+    # Reference, scope, issuing authority and a denial's reason, sealed under the system key.
+    Column("sealed", LargeBinary, nullable=False),
+    # pending | approved | released | denied
+    Column("state", String(16), nullable=False),
+    Column("subject_count", Integer, nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(200)),
+    Column("decided_at", UTCDateTime),
+    Column("released_by", String(200)),
+    Column("released_at", UTCDateTime),
+    Index(None, "state", "requested_at"),
+    Index(None, "recipient"),
+)
+
+disclosure_subjects = Table(
+    "disclosure_subjects",
+    metadata,
+    Column("disclosure_id", String(32), ForeignKey("disclosures.id"), primary_key=True),
+    Column("subject_id", String(32), ForeignKey("subjects.id"), primary_key=True),
+    Index(None, "subject_id"),
+)
+
+# Erasures and objections forwarded to processors (SHR-7): one row per processor and event, with its status.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), ForeignKey("rights_requests.id")),
+    Column("subject_id", String(32)),
+    Column("recipient", String(64), nullable=False),
+    # erasure | objection
+    Column("event", String(32), nullable=False),
+    # pending | delivered | failed | no_webhook
+    Column("state", String(16), nullable=False),
+    # The body to send, sealed under the system key; dropped once delivered.
+    Column("sealed_body", LargeBinary),
+    Column("attempts", Integer, nullable=False),
+    Column("last_status", Integer),
+    Column("last_error", String(300)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_attempt_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
+    Index(None, "request_id"),
+)
+
+# Data Rights Protocol 1.0 (RIG-10): the authorized agents this business trusts, their Ed25519 verify keys, and
+# the SHA-256 of the pairwise bearer token each was issued.
+drp_agents = Table(
+    "drp_agents",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("verify_key", String(100), nullable=False),
+    Column("token_hash", LargeBinary(32), unique=True),
+    Column("token_issued_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+drp_settings = Table(
+    "drp_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(500), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -313,6 +313,28 @@ class Vault:
         """The declaration's decision alone (no subject): for showing what an actor may do."""
         return self._decide(actor, purpose, tuple(sorted(set(categories))), recipient)
 
+    def authorize(
+        self,
+        conn: Connection,
+        *,
+        actor: Actor,
+        action: str,
+        purpose: str,
+        categories: Iterable[str],
+        recipient: str | None = None,
+    ) -> Decision:
+        """The declaration's decision for an action that reads nothing yet (a disclosure awaiting approval, say).
+
+        A denial is audited — even if the unit of work then rolls back — and raised as GateDenied.
+        """
+        self._require_uow(conn)
+        decision = self.check(actor, purpose, categories, recipient)
+        if not decision.allowed:
+            self._refuse(
+                conn, actor, action, purpose, None, decision, **({"recipient": recipient} if recipient else {})
+            )
+        return decision
+
     def _subject_row(self, conn: Connection, subject_id: str):
         row = conn.execute(select(subjects.c.state, subjects.c.state_reason).where(subjects.c.id == subject_id)).first()
         if row is None:

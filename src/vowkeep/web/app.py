@@ -12,10 +12,11 @@ from starlette.datastructures import MutableHeaders
 
 from vowkeep import __version__
 from vowkeep.instance import Instance
-from vowkeep.web import banner, errors, static
-from vowkeep.web.api import audit, auth, collect, comms, consents, subjects, traffic
+from vowkeep.web import banner, drp, errors, static
+from vowkeep.web.api import audit, auth, collect, comms, consents, disclosures, requests, subjects, traffic
 from vowkeep.web.health import router as health_router
 from vowkeep.web.pages import admin, privacy, unsubscribe
+from vowkeep.web.pages import requests as request_pages
 
 log = logging.getLogger("vowkeep.http")
 
@@ -63,6 +64,10 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         privacy.router,
         unsubscribe.router,
         admin.router,
+        requests.router,
+        disclosures.router,
+        request_pages.router,
+        drp.router,
     ):
         app.include_router(router)
     return app
