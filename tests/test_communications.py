@@ -327,7 +327,7 @@ def test_col7_free_download_mails_the_link_and_uses_the_address_for_nothing_else
             assert _outbox_states(instance)[-1] == (
                 "marketing",
                 "suppressed",
-                "no address was collected for this purpose",
+                "gate: collection-purpose",
             )
 
             bad = client.post(

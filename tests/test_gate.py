@@ -72,10 +72,26 @@ ROLES = {
 PURPOSES = ["account", "support", "service_messages", "marketing", "fraud_prevention", "analytics"]
 
 
+def _with_marketing_and_contest_data(client, subject_email=REGISTRATION["email"]):
+    """Data collected for marketing (an import) and for contests (an entry), on the registered subject."""
+    imported = client.post(
+        "/api/v1/collect/other_sources",
+        json={"source": "public databases", "email": subject_email, "first_name": "Ada", "profile": "Engineer"},
+        headers=client.service,
+    )
+    entered = client.post(
+        "/api/v1/collect/contest_entry",
+        json={"email": subject_email, "first_name": "Ada", "last_name": "Lovelace"},
+        headers=client.service,
+    )
+    assert imported.status_code == entered.status_code == 201
+
+
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_use5_roles_serve_only_their_purposes(client, instance, role):
     """USE-5 / SEC-2 authorization matrix: each role × purpose is allowed exactly as the declaration says."""
     subject_id = register(client)
+    _with_marketing_and_contest_data(client)
     headers = operator_headers(client, instance, role)
     for purpose in PURPOSES:
         response = client.get(f"/api/v1/subjects/{subject_id}", params={"purpose": purpose}, headers=headers)
@@ -237,6 +253,7 @@ def test_use3_consent_state_gates_consent_based_purposes(client, instance):
     from vowkeep.consent import ledger
 
     subject_id = register(client)
+    _with_marketing_and_contest_data(client)
     marketer = operator_headers(client, instance, "marketer")
     assert (
         client.get(f"/api/v1/subjects/{subject_id}", params={"purpose": "contests"}, headers=marketer).json()["rule"]
@@ -323,3 +340,32 @@ def test_rig3_erase_subject_keeps_only_held_items_and_shreds_the_key_when_nothin
     assert not instance.keystore.has_data_key(free_subject)
     with instance.engine.connect() as conn:
         assert conn.execute(select(items).where(items.c.subject_id == free_subject)).first() is None
+
+
+def test_col7_choice_based_purposes_use_only_what_was_collected_for_them(client, instance):
+    """COL-1 / COL-7 / USE-3: an address given for one purpose is not used for a consent-based or marketing purpose
+    it was not collected for; purposes of the contract or of legitimate interest use any declared category."""
+    subject_id = register(client)
+    marketer = operator_headers(client, instance, "marketer")
+    refused = client.get(f"/api/v1/subjects/{subject_id}", params={"purpose": "marketing"}, headers=marketer)
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "error": "denied",
+        "rule": "collection-purpose",
+        "message": "the subject's user.contact.email, user.name.first was not collected for 'marketing'",
+    }
+    support = operator_headers(client, instance, "support_agent")
+    assert (
+        client.get(f"/api/v1/subjects/{subject_id}", params={"purpose": "support"}, headers=support).status_code == 200
+    )
+    client.post(
+        "/api/v1/collect/other_sources",
+        json={"source": "public databases", "email": REGISTRATION["email"], "first_name": "Augusta"},
+        headers=client.service,
+    )
+    allowed = client.get(f"/api/v1/subjects/{subject_id}", params={"purpose": "marketing"}, headers=marketer)
+    assert allowed.status_code == 200
+    assert {(i["field"], i["value"], i["collection_point"]) for i in allowed.json()["items"]} == {
+        ("email", REGISTRATION["email"], "other_sources"),
+        ("first_name", "Augusta", "other_sources"),
+    }

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from vowkeep import clock
 from vowkeep.consent import ledger
-from vowkeep.policy.model import CollectionPoint, ConsentMode, Policy
+from vowkeep.policy.model import CollectionPoint, ConsentMode, MessageKind, Policy
 from vowkeep.policy.taxonomy import covers
 from vowkeep.store.fastsql import FastSQL
 from vowkeep.store.tables import (
@@ -415,6 +415,16 @@ class Vault:
         decision = self._decide(actor, purpose, asked, recipient)
         if not decision.allowed:
             self._refuse(conn, actor, action, purpose, subject_id, decision, recipient=recipient)
+        if declared is not None and (declared.consent_based or declared.messages == MessageKind.marketing):
+            # Purposes that rest on a choice (consent, or marketing one may object to) use only what was collected
+            # for them: an address given to receive a download link is not a marketing address (COL-1, COL-7).
+            collected_for = [r for r in wanted if purpose in r.purposes.split()]
+            if wanted and not collected_for:
+                reason = (
+                    f"the subject's {', '.join(sorted({r.category for r in wanted}))} was not collected for '{purpose}'"
+                )
+                self._refuse(conn, actor, action, purpose, subject_id, deny("collection-purpose", reason, asked))
+            wanted = collected_for
         held_here = [r for r in wanted if any(h.covers(r.category) for h in held)]
         refusal = self._decide_subject(
             conn,
