@@ -42,13 +42,18 @@ REGISTRATION_CATEGORIES = {
 }
 
 
-def build(data_dir: Path, total_items: int):
-    """An initialised instance holding `total_items` items; returns (instance, ids of the items that expired)."""
+def build(data_dir: Path, total_items: int, *, database_url: str | None = None):
+    """An initialised instance holding `total_items` items; returns (instance, ids of the items that expired).
+
+    The crash test of the sweeper builds its data set with this too."""
     from vowkeep import clock, config
     from vowkeep.instance import init_instance, open_instance
     from vowkeep.policy import load_file
 
-    settings = config.from_env({"VOWKEEP_DATA_DIR": str(data_dir)})
+    env = {"VOWKEEP_DATA_DIR": str(data_dir)}
+    if database_url:
+        env["VOWKEEP_DATABASE_URL"] = database_url
+    settings = config.from_env(env)
     init_instance(settings, load_file(POLICY))
     instance = open_instance(settings)
     now = clock.now()
