@@ -13,10 +13,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from benchmarks.sweep import build
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from benchmarks.sweep import build
 from tests.support import backends
 from vowkeep.store.engine import checkpoint, make_engine
 from vowkeep.store.keystore_tables import data_keys
@@ -147,10 +147,10 @@ def test_ret1_sweep_killed_mid_run_and_run_again_ends_as_if_run_once(tmp_path, b
         _nothing_half_done(crashed, backend)
 
         again = _sweep_process(crashed, backend)
-        out, err = again.communicate(timeout=300)
+        _out, err = again.communicate(timeout=300)
         assert again.returncode == 0, err
         once = _sweep_process(reference, reference_url)
-        out_once, err = once.communicate(timeout=300)
+        _out_once, err = once.communicate(timeout=300)
         assert once.returncode == 0, err
 
         after_crash, after_once = _state(crashed, backend), _state(reference, reference_url)
