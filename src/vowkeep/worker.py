@@ -37,17 +37,24 @@ class Periodic:
 def handlers() -> dict[str, Handler]:
     """Every job kind and the function that runs it."""
     from vowkeep.comms.outbox import send_queued_mail
+    from vowkeep.retention import jobs as retention_jobs
+    from vowkeep.retention import minors
     from vowkeep.vault.maintenance import checkpoint_audit
 
     return {
         "mail.send": send_queued_mail,
         "audit.checkpoint": checkpoint_audit,
+        retention_jobs.SWEEP_JOB: retention_jobs.run_sweep,
+        "retention.sweep_subject": retention_jobs.run_subject_sweep,
+        minors.ERASE_JOB: minors.run_erase,
     }
 
 
 def periodic() -> list[Periodic]:
     """Jobs every instance runs on a schedule (queued once per period across all workers)."""
-    return [Periodic("audit.checkpoint", timedelta(minutes=1))]
+    from vowkeep.retention.jobs import SWEEP_EVERY, SWEEP_JOB
+
+    return [Periodic("audit.checkpoint", timedelta(minutes=1)), Periodic(SWEEP_JOB, SWEEP_EVERY)]
 
 
 class Worker:
