@@ -11,9 +11,10 @@ from fastapi import FastAPI, Request
 from vowkeep import __version__
 from vowkeep.instance import Instance
 from vowkeep.web import errors, static
-from vowkeep.web.api import auth, collect, subjects
+from vowkeep.web.api import auth, collect, holds, minors, reports, subjects
 from vowkeep.web.health import router as health_router
 from vowkeep.web.pages import admin, privacy
+from vowkeep.web.pages import minors as minor_pages
 
 log = logging.getLogger("vowkeep.http")
 
@@ -65,8 +66,12 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         auth.router,
         collect.router,
         subjects.router,
+        holds.router,
+        minors.router,
+        reports.router,
         privacy.router,
         admin.router,
+        minor_pages.router,
     ):
         app.include_router(router)
     return app

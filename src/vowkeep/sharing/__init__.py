@@ -1,0 +1,1 @@
+"""Sharing: recipients, disclosures, legal requests, processor webhooks, aggregate reports."""
