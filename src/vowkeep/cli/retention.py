@@ -114,7 +114,9 @@ def restore(
         fail(str(exc))
     finally:
         instance.close()
-    typer.echo(f"restored {source} ({kind}): {subjects} subjects, audit chain head {head}")
+    typer.echo(
+        f"restored {source} ({kind}): {subjects} subjects checked against the key store, audit chain head {head}"
+    )
     if re_erased:
         typer.echo(
             f"{re_erased} subjects were erased after the backup was taken: their keys are gone, so their data "
