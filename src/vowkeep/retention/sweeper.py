@@ -2,9 +2,9 @@
 
 It runs as the `retention.sweep` job every hour and as `vowkeep sweep [--dry-run]`. Work is found from the data
 itself — items past every purpose's retention (SQL, see `ends`), minus those an open hold covers — and done in
-batches of whole subjects, each one transaction: the items and their index rows go, each subject gets an audit
-record, subjects with nothing left are closed. Data keys are destroyed only after their subject's batch has
-committed, and a last pass destroys any key whose subject is closed with nothing left (a crash between the commit
+batches in the table's own order, each one transaction: the items and their index rows go, one audit record says
+how many of which subject's items went and why, and the subjects the batch leaves with nothing are closed. Data
+keys are destroyed only after their subject's batch has committed, and a last pass destroys any key whose subject is closed with nothing left (a crash between the commit
 and the shredding) or that belongs to no subject at all (a collection that rolled back). Killed at any point and
 run again, the sweep ends as if it had run once: nothing is ever half-deleted.
 
@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, literal_column, select, update
 
 from vowkeep import clock
 from vowkeep.policy.model import FieldType, Policy, RetentionAction
@@ -86,31 +86,35 @@ def sweep(
     now = clock.now()
     pages = _Pages(policy, now)
     closed: list[str] = []  # subjects whose batch has committed: their keys go next
-    after = ""
+    leaving: dict[str, int] = {}  # a dry run deletes nothing, so it counts what would have gone per subject
     try:
         with _connection(vault) as own:
+            after, last = pages.start(own)
             while True:
                 with _unit(vault, own, dry_run) as conn:
-                    rows = pages.expired(conn, after=after, limit=batch_size + 1, subject_id=subject_id)
+                    rows = pages.expired(conn, after=after, limit=batch_size, subject_id=subject_id)
                     if not rows:
                         break
-                    complete = len(rows) <= batch_size
-                    if not complete:
-                        # Keep whole subjects in a batch: the last subject's items may continue on the next page.
-                        last = rows[-1].subject_id
-                        rows = [r for r in rows if r.subject_id != last] or pages.expired(
-                            conn, after=None, limit=None, subject_id=last
-                        )
-                    after = rows[-1].subject_id
-                    emptied = _batch(conn, vault, policy, rows, actor=actor, now=now, summary=summary, dry_run=dry_run)
+                    after = rows[-1].key
+                    emptied = _batch(
+                        conn,
+                        vault,
+                        policy,
+                        rows,
+                        actor=actor,
+                        now=now,
+                        summary=summary,
+                        dry_run=dry_run,
+                        leaving=leaving,
+                    )
                 closed += emptied
                 summary.batches += 1
                 if len(closed) >= SHRED_EVERY and not dry_run:
                     summary.keys_destroyed += vault.shred_many(closed, fold_wal=False)
                     closed = []
                 if progress is not None:
-                    progress(min(int(after[:8], 16) / ID_SPACE, 1.0) if _hex(after) else 0.0, summary)
-                if complete:
+                    progress(pages.fraction(after, last), summary)
+                if len(rows) < batch_size:
                     break
     finally:
         if closed and not dry_run:
@@ -124,10 +128,6 @@ def sweep(
     if progress is not None:
         progress(1.0, summary)
     return summary
-
-
-def _hex(text: str) -> bool:
-    return len(text) >= 8 and all(c in "0123456789abcdef" for c in text[:8])
 
 
 # SQLite settings of the sweep's own connection, and the defaults it is given back with: a larger page cache for
@@ -173,6 +173,7 @@ def _unit(vault: Vault, conn: Connection, dry_run: bool) -> Iterator[Connection]
 
 
 class _Row(NamedTuple):
+    key: object
     id: str
     subject_id: str
     category: str
@@ -181,39 +182,60 @@ class _Row(NamedTuple):
 
 
 class _Pages:
-    """Expired items in subject order (keyset paging). The query and its retention thresholds are built and
-    compiled once per sweep, then run on the connection's own cursor: a million items are scanned per sweep."""
+    """Expired items, a page at a time in the table's own order — keyset paging on SQLite's rowid, on PostgreSQL's
+    primary key — so that each page of the table is read, and rewritten by the deletes, once per sweep. A subject
+    whose items fall on two pages loses them in two batches, and is closed by the batch that empties it.
+
+    The query and its retention conditions are built and compiled once per sweep, then run on the connection's own
+    cursor: every item is read at each sweep."""
 
     def __init__(self, policy: Policy, now: datetime):
         self.policy, self.now = policy, now
-        self._compiled: dict[tuple, tuple[str, list]] = {}
+        self._compiled: dict[tuple, tuple[str, object]] = {}
 
-    def _query(self, *, after: bool, limit: bool, subject: bool):
+    @staticmethod
+    def _key(dialect: str):
+        return literal_column("items.rowid") if dialect == "sqlite" else items.c.id
+
+    def start(self, conn: Connection) -> tuple[object, object]:
+        """The key before the first item, and the last key (for progress)."""
+        if conn.dialect.name != "sqlite":
+            return "", None
+        try:
+            return 0, conn.execute(select(func.max(literal_column("rowid"))).select_from(items)).scalar() or 0
+        finally:
+            conn.rollback()
+
+    def fraction(self, key, last) -> float:
+        if isinstance(key, int):
+            return min(key / last, 1.0) if last else 1.0
+        text = str(key)
+        if len(text) >= 8 and all(c in "0123456789abcdef" for c in text[:8]):
+            return min(int(text[:8], 16) / ID_SPACE, 1.0)
+        return 0.0
+
+    def _query(self, dialect: str, *, subject: bool):
+        key = self._key(dialect)
         query = (
-            select(items.c.id, items.c.subject_id, items.c.category, items.c.purposes, subjects.c.state)
+            select(key, items.c.id, items.c.subject_id, items.c.category, items.c.purposes, subjects.c.state)
             .select_from(items.join(subjects, subjects.c.id == items.c.subject_id))
-            .where(ends.expired(self.policy, self.now))
-            .order_by(items.c.subject_id)
+            .where(ends.expired(self.policy, self.now), key > bindparam("after"))
+            .order_by(key)
+            .limit(bindparam("limit"))
         )
         if subject:
             query = query.where(items.c.subject_id == bindparam("subject_id"))
-        if after:
-            query = query.where(items.c.subject_id > bindparam("after"))
-        if limit:
-            query = query.limit(bindparam("limit"))
         return query
 
-    def expired(self, conn: Connection, *, after: str | None, limit: int | None, subject_id: str | None) -> list[_Row]:
-        shape = (after is not None, limit is not None, subject_id is not None, conn.dialect.name)
+    def expired(self, conn: Connection, *, after, limit: int, subject_id: str | None) -> list[_Row]:
+        shape = (subject_id is not None, conn.dialect.name)
         if shape not in self._compiled:
-            query = self._query(after=shape[0], limit=shape[1], subject=shape[2])
-            compiled = query.compile(dialect=conn.dialect)
+            compiled = self._query(shape[1], subject=shape[0]).compile(dialect=conn.dialect)
             self._compiled[shape] = (str(compiled), compiled)
         text, compiled = self._compiled[shape]
         given = {"after": after, "limit": limit, "subject_id": subject_id}
         values = compiled.construct_params({k: v for k, v in given.items() if v is not None})
-        processors = compiled._bind_processors
-        for name, processor in processors.items():
+        for name, processor in compiled._bind_processors.items():
             if name in values:
                 values[name] = processor(values[name])
         names = compiled.positiontup
@@ -241,7 +263,18 @@ def _open_holds(conn: Connection, subject_ids: list[str], now: datetime) -> dict
     return found
 
 
-def _batch(conn, vault: Vault, policy: Policy, rows, *, actor: Actor, now, summary: SweepSummary, dry_run: bool):
+def _batch(
+    conn,
+    vault: Vault,
+    policy: Policy,
+    rows,
+    *,
+    actor: Actor,
+    now,
+    summary: SweepSummary,
+    dry_run: bool,
+    leaving: dict[str, int],
+):
     """One batch, in its unit of work; returns the subjects it emptied, whose keys go once it has committed."""
     subject_ids = sorted({r.subject_id for r in rows})
     held_by = _open_holds(conn, subject_ids, now)
@@ -262,7 +295,6 @@ def _batch(conn, vault: Vault, policy: Policy, rows, *, actor: Actor, now, summa
     touched = {r[1] for r in expire_live} | {r[1] for r in expire_erased} | set(anonymise)
     erased = {r.subject_id for r in rows if r.state == "erased"}
     if dry_run:
-        leaving: dict[str, int] = {}
         for r in expire_live + expire_erased:
             leaving[r[1]] = leaving.get(r[1], 0) + 1
         for subject_id, ids in anonymise.items():
