@@ -21,6 +21,15 @@ pytestmark = pytest.mark.postgres
 TODAY = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_report_limit():
+    from vowkeep.web.pages import minors as pages
+
+    pages.limiter._failures.clear()
+    yield
+    pages.limiter._failures.clear()
+
+
 def _counts(instance) -> dict[str, int]:
     with instance.engine.connect() as conn:
         return {
@@ -256,3 +265,12 @@ def test_min2_operators_confirm_or_dismiss_public_reports(client, instance):
     clock.travel_to(TODAY + FORM_REVIEW + timedelta(days=1))
     Worker(instance).run_until_idle()
     assert _state(instance, wrongly) == "active"
+
+
+def test_min2_the_public_form_is_limited_per_address(client, instance):
+    """MIN-2: the form cannot be used to sweep through addresses: ten reports an hour from one client."""
+    token = _csrf(client.get("/report-minor").text)
+    for n in range(10):
+        assert client.post("/report-minor", data={"email": f"x{n}@example.org", "csrf_token": token}).status_code == 200
+    limited = client.post("/report-minor", data={"email": "x10@example.org", "csrf_token": token})
+    assert limited.status_code == 429 and "Too many reports" in limited.text

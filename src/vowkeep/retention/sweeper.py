@@ -4,9 +4,10 @@ It runs as the `retention.sweep` job every hour and as `vowkeep sweep [--dry-run
 itself — items past every purpose's retention (SQL, see `ends`), minus those an open hold covers — and done in
 batches in the table's own order, each one transaction: the items and their index rows go, one audit record says
 how many of which subject's items went and why, and the subjects the batch leaves with nothing are closed. Data
-keys are destroyed only after their subject's batch has committed, and a last pass destroys any key whose subject is closed with nothing left (a crash between the commit
-and the shredding) or that belongs to no subject at all (a collection that rolled back). Killed at any point and
-run again, the sweep ends as if it had run once: nothing is ever half-deleted.
+keys are destroyed only after their subject's batch has committed, and a last pass destroys any key whose subject
+is closed with nothing left (a crash between the commit and the shredding) or that belongs to no subject at all
+(a collection that rolled back). Killed at any point and run again, the sweep ends as if it had run once: nothing
+is ever half-deleted.
 
 Anonymise (`then: anonymise`): an item is replaced by a non-identifying contribution to `anonymised_counts` —
 its category, a generalised value (a date becomes its year; a country, a declared choice or a yes/no stays; a

@@ -49,12 +49,12 @@ def report_form(request: Request):
 def report_submit(request: Request, email: str = Form("", max_length=320), csrf_token: str = Form("")):
     csrf.verify(request, csrf_token)
     client = request.client.host if request.client else "-"
-    if not limiter.allow("report-minor", client):
+    if not limiter.allow(client, client):
         return _form(request, status_code=429, error="Too many reports from here. Please try again later.")
     address = _email(email)
     if address is None:
         return _form(request, status_code=422, error="Please give the e-mail address the account was registered with.")
-    limiter.failed("report-minor", client)  # every report counts towards the limit
+    limiter.failed(client, client)  # every report from this address counts towards its limit
     instance = request.app.state.instance
     with instance.vault.transaction() as conn:
         minors.report_by_form(conn, vault=instance.vault, email=address)
