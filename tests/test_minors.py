@@ -158,14 +158,14 @@ def test_min3_a_guardian_consents_for_a_dependant_recorded_as_such(client, insta
         assert wrong.status_code == 422 and wrong.json()["problems"][0]["field"] == "guardian_consent"
 
 
-def test_min3_no_guardian_consent_where_the_declaration_does_not_allow_it(tmp_path, sample_policy_path):
+def test_min3_no_guardian_consent_where_the_declaration_does_not_allow_it(tmp_path, sample_policy_path, backend):
     """MIN-3: only where `minors.guardian_may_consent` says so."""
     from fastapi.testclient import TestClient
 
     from vowkeep.web.app import create_app
 
     text = sample_policy_path.read_text().replace("guardian_may_consent: true", "guardian_may_consent: false")
-    instance, result = instances.create(tmp_path / "data", text)
+    instance, result = instances.create(tmp_path / "data", text, database_url=backend)
     try:
         with TestClient(create_app(instance)) as client:
             body = {**REGISTRATION, "date_of_birth": "2015-01-01", "guardian_consent": {"relationship": "parent"}}

@@ -114,13 +114,13 @@ def test_shr3_reports_need_a_permission(client, instance):
     assert client.get("/api/v1/reports", headers=marketer).json()["reports"][0]["report"] == "visits_by_country"
 
 
-def _noised_instance(tmp_path, sample_policy_path, *, budget=1.0, epsilon=0.5):
+def _noised_instance(tmp_path, sample_policy_path, backend, *, budget=1.0, epsilon=0.5):
     text = sample_policy_path.read_text().replace(
         "    aggregate_only: {min_group_size: 10}",
         f"    aggregate_only: {{min_group_size: 10, epsilon_budget: {budget}}}",
     )
     text = text.replace("    measure: visitors\n", f"    measure: visitors\n    epsilon: {epsilon}\n", 1)
-    return instances.create(tmp_path / "noised", text)
+    return instances.create(tmp_path / "noised", text, database_url=backend)
 
 
 def _client(instance):
@@ -131,10 +131,10 @@ def _client(instance):
     return TestClient(create_app(instance))
 
 
-def test_shr3_noise_spends_the_budget_until_runs_are_refused(tmp_path, sample_policy_path):
+def test_shr3_noise_spends_the_budget_until_runs_are_refused(tmp_path, sample_policy_path, backend):
     """SHR-3: with epsilon 0.5 a run adds OpenDP noise to each released count and spends 0.5 of the recipient's
     budget of 1.0; the third run is refused (403, the rule named), nothing disclosed, the refusal audited."""
-    instance, _ = _noised_instance(tmp_path, sample_policy_path)
+    instance, _ = _noised_instance(tmp_path, sample_policy_path, backend)
     try:
         many = {f"C{i}": (40, 40) for i in range(12)}
         _traffic(instance, many)
@@ -163,10 +163,12 @@ def test_shr3_noise_spends_the_budget_until_runs_are_refused(tmp_path, sample_po
         instance.close()
 
 
-def test_shr3_a_noised_report_without_opendp_says_to_install_the_extra(tmp_path, sample_policy_path, monkeypatch):
+def test_shr3_a_noised_report_without_opendp_says_to_install_the_extra(
+    tmp_path, sample_policy_path, backend, monkeypatch
+):
     """SHR-3: OpenDP is an optional extra; without it a report declaring epsilon fails clearly and spends nothing,
     while reports without noise still run."""
-    instance, _ = _noised_instance(tmp_path, sample_policy_path)
+    instance, _ = _noised_instance(tmp_path, sample_policy_path, backend)
     try:
         _traffic(instance)
         for name in [m for m in sys.modules if m == "opendp" or m.startswith("opendp.")]:
@@ -197,7 +199,7 @@ ITEMS_REPORT = """
 """
 
 
-def test_shr3_item_reports_count_subjects_the_purpose_may_use(tmp_path, sample_policy_path):
+def test_shr3_item_reports_count_subjects_the_purpose_may_use(tmp_path, sample_policy_path, backend):
     """SHR-3: a report over items reads values through the gate for its purpose — so only subjects who consented
     to advertising count — groups them by year of birth and suppresses the small group."""
     text = sample_policy_path.read_text()
@@ -212,7 +214,7 @@ def test_shr3_item_reports_count_subjects_the_purpose_may_use(tmp_path, sample_p
         "    categories: [user.behavior.browsing_history, user.demographic.date_of_birth]\n    purposes: [advertising]",
     )
     text = text.replace("    measure: visitors\n", "    measure: visitors\n" + ITEMS_REPORT, 1)
-    instance, result = instances.create(tmp_path / "items", text)
+    instance, result = instances.create(tmp_path / "items", text, database_url=backend)
     try:
         with _client(instance) as client:
             client.service = {"Authorization": f"Bearer {result.api_key}"}
