@@ -147,3 +147,16 @@ def test_ret4_restore_into_an_empty_data_directory(cli, tmp_path, sample_policy_
         assert {v.field: v.value for v in _read(reopened, subject_id)}["message"] == "hello"
     finally:
         reopened.close()
+
+
+def test_ret4_postgresql_backups_need_pg_dump(monkeypatch, tmp_path):
+    """RET-4: without the PostgreSQL client tools the backup says what to install."""
+    from vowkeep.retention import backup as backups
+
+    monkeypatch.setattr(backups.shutil, "which", lambda name: None)
+    with pytest.raises(backups.BackupError, match="pg_dump is not installed"):
+        backups.backup("postgresql://postgres@127.0.0.1:5432/nothing", tmp_path / "b")
+    dump = tmp_path / "dump"
+    dump.write_bytes(b"PGDMP\x01\x0e\x00rest")
+    with pytest.raises(backups.BackupError, match="is a pg_dump backup, but the data database is SQLite"):
+        backups.restore_database(f"sqlite:///{tmp_path / 'x.db'}", dump)
