@@ -35,6 +35,7 @@ from vowkeep.policy.load import line_for
 from vowkeep.policy.model import (
     AgeCheck,
     ConsentMode,
+    FieldType,
     LegalBasis,
     MessageKind,
     Policy,
@@ -699,8 +700,6 @@ def _traffic_dimension(dimension: str, collected: set[str]) -> str | None:
 
 
 def _item_dimension(policy: Policy, purpose_key: str, dimension: str) -> str | None:
-    from vowkeep.policy.model import FieldType
-
     category, _, suffix = dimension.partition(":")
     if suffix and suffix not in ITEM_DIMENSION_SUFFIXES:
         return f"but ':{suffix}' is not a known generalisation (use ':year' for a date)"

@@ -21,7 +21,7 @@ longer processed from the moment of the report.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -81,10 +81,11 @@ class AgeClaims:
 
 @dataclass
 class AgeVerdict:
+    """The age gate's answer: not gated, old enough, or a dependant a guardian consents for."""
+
     checked: bool = False
     dependant: bool = False
     guardian: GuardianConsent | None = None
-    problems: list[FieldProblem] = field(default_factory=list)
 
 
 def applies(policy: Policy, point: CollectionPoint) -> bool:
