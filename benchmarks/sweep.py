@@ -211,14 +211,14 @@ def main(argv: list[str] | None = None) -> None:
         raw_rate = len(expired) / raw_seconds
         sweep_rate = summary.items_removed / summary.seconds
         print()
-        print(f"| {'run':<44} | {'items deleted':>13} | {'seconds':>8} | {'items/s':>10} | {'vs raw':>7} |")
-        print(f"|{'-' * 46}|{'-' * 15}:|{'-' * 9}:|{'-' * 11}:|{'-' * 8}:|")
+        print(f"| {'run':<48} | {'items deleted':>13} | {'seconds':>8} | {'items/s':>10} | {'vs raw':>7} |")
+        print(f"|{'-' * 50}|{'-' * 15}:|{'-' * 9}:|{'-' * 11}:|{'-' * 8}:|")
         print(
-            f"| {'raw DELETE of the expired rows (one statement)':<44} | {len(expired):>13,} | {raw_seconds:>8.2f} "
+            f"| {'raw DELETE of the expired rows (one statement)':<48} | {len(expired):>13,} | {raw_seconds:>8.2f} "
             f"| {raw_rate:>10,.0f} | {'100 %':>7} |"
         )
         print(
-            f"| {'vowkeep sweep (SQL ends, holds, audit, shred)':<44} | {summary.items_removed:>13,} | "
+            f"| {'vowkeep sweep (SQL ends, holds, audit, shred)':<48} | {summary.items_removed:>13,} | "
             f"{summary.seconds:>8.2f} | {sweep_rate:>10,.0f} | {100 * sweep_rate / raw_rate:>5.0f} % |"
         )
         print()
