@@ -177,8 +177,11 @@ def test_col6_social_login_keeps_only_the_declared_subset(client, instance):
         "hometown": "New York",
         "birthday": "1906-12-09",
     }
+    # The point registers people with an age attestation (MIN-1), given beside the profile.
     response = client.post(
-        "/api/v1/collect/social_login", json={"provider": "facebook", "profile": profile}, headers=client.service
+        "/api/v1/collect/social_login",
+        json={"provider": "facebook", "profile": profile, "age_attestation": True},
+        headers=client.service,
     )
     assert response.status_code == 201, response.text
     assert response.json()["dropped"] == ["birthday", "friends", "hometown"]

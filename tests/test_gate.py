@@ -81,7 +81,7 @@ def _with_marketing_and_contest_data(client, subject_email=REGISTRATION["email"]
     )
     entered = client.post(
         "/api/v1/collect/contest_entry",
-        json={"email": subject_email, "first_name": "Ada", "last_name": "Lovelace"},
+        json={"email": subject_email, "first_name": "Ada", "last_name": "Lovelace", "age_attestation": True},
         headers=client.service,
     )
     assert imported.status_code == entered.status_code == 201

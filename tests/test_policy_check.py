@@ -168,3 +168,10 @@ def test_truncated_declarations_always_give_a_clean_error(cut):
         load_text(SAMPLE[:cut], "truncated.yaml")
     except PolicyError as exc:
         assert exc.problems
+
+
+def test_report_named_traffic_is_reserved():
+    text = SAMPLE.replace("  - key: visits_by_country\n", "  - key: traffic\n")
+    with pytest.raises(PolicyError) as caught:
+        load_text(text, "x.yaml")
+    assert "reports[0].key: 'traffic' is reserved for the usage statistics report" in str(caught.value)

@@ -482,7 +482,88 @@ def test_report_noise_must_fit_the_recipients_budget_SHR_3(budget, fires):
 
 def test_traffic_report_by_a_signal_not_collected_is_an_error_SHR_3():
     problems = _lint(("    dimensions: [country]", "    dimensions: [country, search_terms]"))
-    assert _found(problems, "report-dimension") == [("reports[0].dimensions[1]", "error")]
+    assert _found(problems, "report-dimension") == [
+        ("reports[0].dimensions[1]", "error"),
+        ("reports[0].dimensions[1]", "error"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dimension", "message"),
+    [
+        ("page", None),
+        ("total", None),
+        ("search", "but usage_data.collect does not collect 'search_terms'"),
+        (
+            "pages",
+            "which is not a traffic dimension (one of: total, page, referrer, browser, os, device_class, "
+            "country, language, search)",
+        ),
+    ],
+)
+def test_traffic_report_dimensions_are_the_roll_ups_SHR_3(dimension, message):
+    """SHR-3: a traffic report groups by a dimension of the daily roll-up, whose usage signal is collected."""
+    problems = _lint(("    dimensions: [country]", f"    dimensions: [{dimension}]"))
+    if message is None:
+        assert not _found(problems, "report-dimension")
+    else:
+        assert (
+            _message(problems, "report-dimension") == f"report 'visits_by_country' groups by '{dimension}', {message}"
+        )
+
+
+ITEM_REPORT = (
+    "    source: traffic\n    dimensions: [country]\n    measure: visitors",
+    "    source: items\n    dimensions: [{dims}]\n    measure: {measure}",
+)
+
+
+@pytest.mark.parametrize(
+    ("dims", "measure", "rule", "message"),
+    [
+        ("user.behavior.browsing_history", "subjects", None, None),
+        (
+            "user.contact.email",
+            "subjects",
+            "report-dimension",
+            "but its purpose 'advertising' does not declare 'user.contact.email'",
+        ),
+        (
+            "user.behavior.browsing_history:month",
+            "subjects",
+            "report-dimension",
+            "but ':month' is not a known generalisation (use ':year' for a date)",
+        ),
+        ("user.behavior.browsing_history", "visitors", "report-measure", None),
+    ],
+)
+def test_item_reports_group_by_their_purposes_categories_and_count_subjects_SHR_3(dims, measure, rule, message):
+    """SHR-3: an item report groups subjects by categories its purpose declares, and counts subjects."""
+    problems = _lint((ITEM_REPORT[0], ITEM_REPORT[1].format(dims=dims, measure=measure)))
+    found = {p.rule for p in problems} & {"report-dimension", "report-measure"}
+    assert found == ({rule} if rule else set())
+    if message:
+        assert _message(problems, rule).endswith(message)
+    if rule == "report-measure":
+        assert _message(problems, "report-measure") == (
+            "report 'visits_by_country' counts visitors, but a report over items counts subjects"
+        )
+
+
+def test_a_year_is_taken_only_of_dates_SHR_3():
+    problems = _lint(
+        (ITEM_REPORT[0], ITEM_REPORT[1].format(dims="user.name.first:year", measure="subjects")),
+        (
+            "    categories: [user.behavior.browsing_history]\n    legal_basis: consent",
+            "    categories: [user.behavior.browsing_history, user.name.first]\n    legal_basis: consent",
+        ),
+    )
+    assert _message(problems, "report-dimension").endswith("but 'user.name.first' is not collected as a date")
+
+
+def test_traffic_report_counts_visitors_or_events_SHR_3():
+    problems = _lint(("    measure: visitors", "    measure: subjects"))
+    assert _found(problems, "report-measure") == [("reports[0].measure", "error")]
 
 
 # --- transfers (XFR-1) -------------------------------------------------------------------------------

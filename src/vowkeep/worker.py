@@ -38,6 +38,8 @@ def handlers() -> dict[str, Handler]:
     """Every job kind and the function that runs it."""
     from vowkeep.comms.notices import send_policy_notices
     from vowkeep.comms.outbox import send_queued_mail
+    from vowkeep.retention import jobs as retention_jobs
+    from vowkeep.retention import minors
     from vowkeep.rights.drp import send_callback
     from vowkeep.rights.requests import housekeeping
     from vowkeep.sharing.processors import deliver
@@ -52,15 +54,21 @@ def handlers() -> dict[str, Handler]:
         "webhook.deliver": deliver,
         "drp.callback": send_callback,
         "rights.housekeeping": housekeeping,
+        retention_jobs.SWEEP_JOB: retention_jobs.run_sweep,
+        "retention.sweep_subject": retention_jobs.run_subject_sweep,
+        minors.ERASE_JOB: minors.run_erase,
     }
 
 
 def periodic() -> list[Periodic]:
     """Jobs every instance runs on a schedule (queued once per period across all workers)."""
+    from vowkeep.retention.jobs import SWEEP_EVERY, SWEEP_JOB
+
     return [
         Periodic("audit.checkpoint", timedelta(minutes=1)),
         Periodic("traffic.rollup", timedelta(hours=1)),
         Periodic("rights.housekeeping", timedelta(hours=1)),
+        Periodic(SWEEP_JOB, SWEEP_EVERY),
     ]
 
 

@@ -13,6 +13,7 @@ from vowkeep.cli import audit as audit_commands
 from vowkeep.cli import instance as instance_commands
 from vowkeep.cli import keys as keys_commands
 from vowkeep.cli import policy as policy_commands
+from vowkeep.cli import retention as retention_commands
 from vowkeep.cli import rights as rights_commands
 from vowkeep.cli import traffic as traffic_commands
 
@@ -26,6 +27,9 @@ app = typer.Typer(
 app.command()(instance_commands.init)
 app.command()(instance_commands.serve)
 app.command()(instance_commands.worker)
+app.command()(retention_commands.sweep)
+app.command()(retention_commands.backup)
+app.command()(retention_commands.restore)
 app.add_typer(policy_commands.app, name="policy")
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(keys_commands.app, name="keys")

@@ -35,6 +35,7 @@ from vowkeep.policy.load import line_for
 from vowkeep.policy.model import (
     AgeCheck,
     ConsentMode,
+    FieldType,
     LegalBasis,
     MessageKind,
     Policy,
@@ -650,19 +651,78 @@ def _report_epsilon(ctx: _Context):
             )
 
 
-@rule("report-dimension", ERROR, "SHR-3", "a traffic report grouped by a signal that is not collected")
+# What a traffic report can group by: the dimensions of the daily roll-up (`traffic_daily.dimension`), each with the
+# usage signal it needs collected (`total` needs none). Item reports group by a category the report's purpose
+# declares, or by its year (`user.demographic.date_of_birth:year`) for a date.
+TRAFFIC_DIMENSIONS = {
+    "total": None,
+    "page": "pages",
+    "referrer": "referrer",
+    "browser": "browser",
+    "os": "os",
+    "device_class": "device_class",
+    "country": "country",
+    "language": "language",
+    "search": "search_terms",
+}
+ITEM_DIMENSION_SUFFIXES = ("year",)
+REPORT_MEASURES = {"traffic": ("visitors", "events"), "items": ("subjects",)}
+
+
+@rule("report-dimension", ERROR, "SHR-3", "a report grouped by something it cannot group by")
 def _report_dimension(ctx: _Context):
     usage = ctx.policy.usage_data
     collected = {s.value for s in usage.collect} if usage is not None else set()
     for i, report in enumerate(ctx.policy.reports):
-        if report.source != "traffic":
-            continue
+        if report.source == "traffic" and len(report.dimensions) > 1:
+            yield (
+                ("reports", i, "dimensions", 1),
+                f"report '{report.key}' groups traffic by {len(report.dimensions)} dimensions, but the daily roll-up "
+                "keeps one dimension per count: declare one report per dimension",
+            )
         for j, dimension in enumerate(report.dimensions):
-            if dimension not in collected:
-                yield (
-                    ("reports", i, "dimensions", j),
-                    f"report '{report.key}' groups traffic by '{dimension}', which usage_data.collect does not collect",
-                )
+            problem = (
+                _traffic_dimension(dimension, collected)
+                if report.source == "traffic"
+                else _item_dimension(ctx.policy, report.purpose, dimension)
+            )
+            if problem:
+                yield ("reports", i, "dimensions", j), f"report '{report.key}' groups by '{dimension}', {problem}"
+
+
+def _traffic_dimension(dimension: str, collected: set[str]) -> str | None:
+    if dimension not in TRAFFIC_DIMENSIONS:
+        return f"which is not a traffic dimension (one of: {', '.join(TRAFFIC_DIMENSIONS)})"
+    signal = TRAFFIC_DIMENSIONS[dimension]
+    if signal is not None and signal not in collected:
+        return f"but usage_data.collect does not collect '{signal}'"
+    return None
+
+
+def _item_dimension(policy: Policy, purpose_key: str, dimension: str) -> str | None:
+    category, _, suffix = dimension.partition(":")
+    if suffix and suffix not in ITEM_DIMENSION_SUFFIXES:
+        return f"but ':{suffix}' is not a known generalisation (use ':year' for a date)"
+    purpose = policy.purpose_by_key.get(purpose_key)
+    if purpose is not None and not any(covers(c, category) for c in purpose.categories):
+        return f"but its purpose '{purpose_key}' does not declare '{category}'"
+    if suffix == "year":
+        dated = [f for point in policy.collection_points for f in point.fields if f.category == category]
+        if dated and not all(f.type == FieldType.date for f in dated):
+            return f"but '{category}' is not collected as a date"
+    return None
+
+
+@rule("report-measure", ERROR, "SHR-3", "a report measures what its source does not count")
+def _report_measure(ctx: _Context):
+    for i, report in enumerate(ctx.policy.reports):
+        allowed = REPORT_MEASURES[report.source]
+        if report.measure not in allowed:
+            yield (
+                ("reports", i, "measure"),
+                f"report '{report.key}' counts {report.measure}, but a report over {report.source} counts "
+                f"{' or '.join(allowed)}",
+            )
 
 
 # --- minors --------------------------------------------------------------------------------------

@@ -96,6 +96,11 @@ def check_references(policy: Policy) -> list[Problem]:
             ref(("recipients", i, "purposes", j), purpose, "purpose", purposes)
 
     for i, report in enumerate(policy.reports):
+        if report.key == "traffic":
+            # `GET /api/v1/reports/traffic` is the operators' usage statistics; a report of that name is unreachable.
+            problems.append(
+                Problem(("reports", i, "key"), "'traffic' is reserved for the usage statistics report", rule="reserved")
+            )
         ref(("reports", i, "recipient"), report.recipient, "recipient", recipients)
         ref(("reports", i, "purpose"), report.purpose, "purpose", purposes)
 

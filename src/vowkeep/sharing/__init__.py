@@ -1,1 +1,1 @@
-"""Sharing: the disclosure register, legal requests, and forwarding erasures and objections to processors."""
+"""Sharing: recipients, disclosures, legal requests, processor webhooks, aggregate reports."""

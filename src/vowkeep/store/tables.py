@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -513,4 +514,78 @@ drp_settings = Table(
     Column("key", String(64), primary_key=True),
     Column("value", String(500), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# --- retention, minors and aggregate reports (RET-1..4, MIN-1..3, SHR-3) ------------------------------------------
+
+# What anonymised items leave behind (RET-1): one count per category, generalised value and month, with no subject,
+# item or time finer than the month — a contribution to statistics that points at nobody.
+anonymised_counts = Table(
+    "anonymised_counts",
+    metadata,
+    Column("month", Date, nullable=False),
+    Column("category", String(200), nullable=False),
+    # The generalised value (a year of birth, a country, a declared choice) or `*` when nothing of it is kept.
+    Column("value", String(64), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    UniqueConstraint("month", "category", "value"),
+)
+
+# Registrations refused under the minimum age (MIN-1): a count per collection point and day, and nothing else.
+age_refusals = Table(
+    "age_refusals",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("collection_point", String(64), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    UniqueConstraint("day", "collection_point"),
+)
+
+# Reports that a subject is a minor (MIN-2), from an operator or the public form; the report holds no value.
+minor_reports = Table(
+    "minor_reports",
+    metadata,
+    _id_column(),
+    # None when a public report matched no subject (the reporter is not told either way).
+    Column("subject_id", String(32), ForeignKey("subjects.id")),
+    # operator | form
+    Column("channel", String(16), nullable=False),
+    Column("reported_by", String(200), nullable=False),
+    Column("reported_at", UTCDateTime, nullable=False),
+    # pending | confirmed | dismissed | erased | unmatched
+    Column("state", String(16), nullable=False),
+    Column("erase_at", UTCDateTime),
+    Column("resolved_by", String(200)),
+    Column("resolved_at", UTCDateTime),
+    Index(None, "subject_id"),
+    Index(None, "state"),
+)
+
+# Differential-privacy budget spent per aggregate-only recipient (SHR-3); never reset, so the guarantee holds.
+privacy_budgets = Table(
+    "privacy_budgets",
+    metadata,
+    Column("recipient", String(64), primary_key=True),
+    Column("spent", Float, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Every run of an aggregate report: a disclosure to its recipient (SHR-2, SHR-3), with what it released.
+report_runs = Table(
+    "report_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("report", String(64), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("epsilon", Float),
+    Column("groups_released", Integer, nullable=False),
+    Column("groups_suppressed", Integer, nullable=False),
+    Column("since", Date),
+    Column("until", Date),
+    Index(None, "recipient", "at"),
 )

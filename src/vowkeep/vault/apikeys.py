@@ -2,7 +2,8 @@
 
 The secret is 256 random bits, so a fast hash is as good as a slow one here, and keeps every API call cheap.
 Scopes: `collect` or `collect:<point>`, `purpose:<key>` (read and rectify for that purpose), `consents`,
-`requests`, `disclosures`, `reports`, `audit`, `tracking`, or `*`.
+`requests`, `disclosures`, `reports`, `audit`, `tracking`, `holds`, `recipient:<aggregate-only recipient>` (its
+reports, alone), or `*`.
 """
 
 from __future__ import annotations
@@ -45,7 +46,11 @@ class ApiKey:
 
 
 def check_scopes(policy: Policy, scopes: list[str]) -> list[str]:
-    """Validate scopes against the declaration (purposes and collection points must exist)."""
+    """Validate scopes against the declaration (purposes, collection points and recipients must exist).
+
+    `recipient:<key>` binds a key to an aggregate-only recipient (an advertiser): it runs that recipient's reports
+    and nothing else, so it may hold no other scope (SHR-3: no row-level access exists for such recipients).
+    """
     for scope in scopes:
         kind, _, target = scope.partition(":")
         if scope in GENERAL_SCOPES:
@@ -54,9 +59,16 @@ def check_scopes(policy: Policy, scopes: list[str]) -> list[str]:
             continue
         if kind == "collect" and target in policy.collection_point_by_key:
             continue
+        if kind == "recipient":
+            recipient = policy.recipient_by_key.get(target)
+            if recipient is None or recipient.aggregate_only is None:
+                raise ApiKeyError(f"'{scope}': keys are bound only to declared aggregate-only recipients")
+            if len(set(scopes)) > 1:
+                raise ApiKeyError(f"a key bound to '{target}' runs its reports only: it may hold no other scope")
+            continue
         raise ApiKeyError(
             f"unknown scope '{scope}': use one of {', '.join(sorted(GENERAL_SCOPES))}, "
-            "purpose:<declared purpose> or collect:<declared collection point>"
+            "purpose:<declared purpose>, collect:<declared collection point> or recipient:<aggregate-only recipient>"
         )
     return sorted(set(scopes))
 

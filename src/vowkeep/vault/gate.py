@@ -234,9 +234,13 @@ class Vault:
         self._group.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One unit of work. Denials are audited even if it rolls back; post-commit actions run after commit."""
-        conn = self.engine.connect()
+    def transaction(self, *, connection: Connection | None = None) -> Iterator[Connection]:
+        """One unit of work. Denials are audited even if it rolls back; post-commit actions run after commit.
+
+        A long job may pass its own `connection` (no transaction open on it) to run many units of work on it in
+        turn; it is left open.
+        """
+        conn = connection if connection is not None else self.engine.connect()
         self._mark_unit_of_work(conn)
         try:
             trans = conn.begin()
@@ -255,7 +259,8 @@ class Vault:
                 action()
         finally:
             conn.info.clear()
-            conn.close()
+            if connection is None:
+                conn.close()
 
     def _flush_denials(self, conn: Connection) -> None:
         pending, conn.info["denials"] = conn.info["denials"], []
@@ -871,6 +876,151 @@ class Vault:
         from vowkeep.store.engine import checkpoint
 
         self.keystore.destroy_data_key(subject_id)
+        checkpoint(self.engine)
+        checkpoint(self.keystore.engine)
+
+    # --- bulk retention (the sweeper) ----------------------------------------------------------
+
+    def expire_items(
+        self,
+        conn: Connection,
+        *,
+        actor: Actor,
+        rows: Iterable[tuple[str, str, str]],
+        reason: str,
+        action: str = "expire",
+    ) -> dict[str, int]:
+        """Delete many subjects' items at once, with their index rows (the retention sweeper). One audit record
+        covers the call: its categories, and in `detail.subjects` how many items of each subject went (SEC-3);
+        it names the subject itself when there is only one. `rows` are (item_id, subject_id, category)."""
+        self._require_uow(conn)
+        ids = [r[0] for r in rows]
+        if not ids:
+            return {}
+        fast = FastSQL(conn)
+        categories: set[str] = set()
+        counts: dict[str, int] = {}
+        for start in range(0, len(ids), 5000):
+            chunk = tuple(ids[start : start + 5000])
+            marks = ",".join("?" * len(chunk))
+            fast.run(f"DELETE FROM blind_index WHERE item_id IN ({marks})", chunk)  # noqa: S608 — placeholders only
+            for subject_id, category in fast.all(
+                f"DELETE FROM items WHERE id IN ({marks}) RETURNING subject_id, category",  # noqa: S608
+                chunk,
+            ):
+                categories.add(category)
+                counts[subject_id] = counts.get(subject_id, 0) + 1
+        if counts:
+            only = next(iter(counts)) if len(counts) == 1 else None
+            audit.append(
+                conn,
+                self._audit_key,
+                actor=actor.label,
+                action=action,
+                decision="allow",
+                rule=reason,
+                subject_id=only,
+                categories=categories,
+                detail={"items": sum(counts.values()), "subjects": dict(sorted(counts.items()))},
+                fast=fast,
+            )
+        return counts
+
+    def anonymise_items(
+        self,
+        conn: Connection,
+        *,
+        actor: Actor,
+        subject_id: str,
+        item_ids: list[str],
+        generalise: Callable[[ItemValue], str | None],
+        reason: str,
+    ) -> list[tuple[str, str | None]]:
+        """Replace items by non-identifying contributions: `generalise` sees each value once (a date becomes its
+        year…), then the items go like an expiry. Returns (category, generalised value or None) per item."""
+        self._require_uow(conn)
+        if not item_ids:
+            return []
+        fast = FastSQL(conn)
+        marks = ",".join("?" * len(item_ids))
+        columns = "id, category, field, collection_point, purposes, policy_version, source, collected_at, updated_at"
+        query = f"SELECT {columns}, ciphertext FROM items WHERE subject_id = ? AND id IN ({marks})"  # noqa: S608
+        stored = [_StoredItem(*row) for row in fast.all(query, (subject_id, *item_ids))]
+        try:
+            values = self._decrypt(subject_id, stored, fast)
+            kept = [(v.category, generalise(v)) for v in values]
+        except DecryptionError:
+            # The key is already gone: nothing is readable, so nothing can be generalised; the items just go.
+            kept = [(r.category, None) for r in stored]
+        rows = [(r.id, subject_id, r.category) for r in stored]
+        self.expire_items(conn, actor=actor, rows=rows, reason=reason, action="anonymise")
+        return kept
+
+    def close_subjects(
+        self, conn: Connection, *, actor: Actor, subject_ids: list[str], reason: str, defer_shred: bool = False
+    ) -> list[str]:
+        """`close_subject` for many subjects (the sweeper), in bulk; keys of those with nothing left are destroyed
+        after commit, all at once. Returns the subjects whose keys must go. With `defer_shred=True` the caller
+        destroys them itself (`shred_many`) once this has committed — after a run of batches, say."""
+        self._require_uow(conn)
+        if not subject_ids:
+            return []
+        now = clock.now()
+        empty: list[str] = []
+        remaining: dict[str, int] = {}
+        for start in range(0, len(subject_ids), 5000):
+            chunk = subject_ids[start : start + 5000]
+            held = dict(
+                conn.execute(
+                    select(items.c.subject_id, func.count())
+                    .where(items.c.subject_id.in_(chunk))
+                    .group_by(items.c.subject_id)
+                ).all()
+            )
+            conn.execute(delete(blind_index).where(blind_index.c.subject_id.in_(chunk)))
+            conn.execute(delete(outbox).where(outbox.c.subject_id.in_(chunk)))
+            conn.execute(
+                update(subjects)
+                .where(subjects.c.id.in_(chunk), subjects.c.state != SubjectState.erased)
+                .values(
+                    state=SubjectState.erased,
+                    state_reason=reason,
+                    erased_at=now,
+                    closed_at=func.coalesce(subjects.c.closed_at, now),
+                )
+            )
+            for subject_id in chunk:
+                remaining[subject_id] = held.get(subject_id, 0)
+                if not held.get(subject_id):
+                    empty.append(subject_id)
+        audit.append(
+            conn,
+            self._audit_key,
+            actor=actor.label,
+            action="close",
+            decision="allow",
+            rule=reason,
+            subject_id=subject_ids[0] if len(subject_ids) == 1 else None,
+            detail={
+                "subjects": sorted(subject_ids),
+                "items_held": {s: n for s, n in sorted(remaining.items()) if n},
+            },
+        )
+        if empty and not defer_shred:
+            conn.info["after_commit"].append(lambda: self.shred_many(empty))
+        return empty
+
+    def shred_many(self, subject_ids: list[str], *, fold_wal: bool = True) -> int:
+        """Destroy many subjects' data keys, then fold the SQLite WALs once (RET-4). Returns how many existed."""
+        destroyed = self.keystore.destroy_data_keys(list(subject_ids))
+        if fold_wal:
+            self.fold_wal()
+        return destroyed
+
+    def fold_wal(self) -> None:
+        """Fold both SQLite WALs into their databases, so deleted values and keys leave the WAL files too."""
+        from vowkeep.store.engine import checkpoint
+
         checkpoint(self.engine)
         checkpoint(self.keystore.engine)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, delete, func, insert, select, update
@@ -69,6 +70,31 @@ class KeyStore:
         with self.engine.begin() as conn:
             deleted = conn.execute(delete(data_keys).where(data_keys.c.subject_id == subject_id)).rowcount
         return bool(deleted)
+
+    def destroy_data_keys(self, subject_ids: list[str]) -> int:
+        """Delete many subjects' data keys in one transaction (the retention sweeper). Returns how many existed."""
+        with self._lock:
+            for subject_id in subject_ids:
+                self._cache.pop(subject_id, None)
+        deleted = 0
+        with self.engine.begin() as conn:
+            for start in range(0, len(subject_ids), 5000):
+                chunk = subject_ids[start : start + 5000]
+                deleted += conn.execute(delete(data_keys).where(data_keys.c.subject_id.in_(chunk))).rowcount
+        return deleted
+
+    def key_ages(self, subject_ids: list[str]) -> dict[str, datetime]:
+        """When each of these subjects' data keys was created (absent ids have no key)."""
+        found: dict[str, datetime] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(subject_ids), 500):
+                chunk = subject_ids[start : start + 500]
+                found.update(
+                    conn.execute(
+                        select(data_keys.c.subject_id, data_keys.c.created_at).where(data_keys.c.subject_id.in_(chunk))
+                    ).all()
+                )
+        return found
 
     def has_data_key(self, subject_id: str) -> bool:
         with self.engine.connect() as conn:

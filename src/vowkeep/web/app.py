@@ -13,9 +13,23 @@ from starlette.datastructures import MutableHeaders
 from vowkeep import __version__
 from vowkeep.instance import Instance
 from vowkeep.web import banner, drp, errors, static
-from vowkeep.web.api import audit, auth, collect, comms, consents, disclosures, requests, subjects, traffic
+from vowkeep.web.api import (
+    audit,
+    auth,
+    collect,
+    comms,
+    consents,
+    disclosures,
+    holds,
+    minors,
+    reports,
+    requests,
+    subjects,
+    traffic,
+)
 from vowkeep.web.health import router as health_router
 from vowkeep.web.pages import admin, privacy, unsubscribe
+from vowkeep.web.pages import minors as minor_pages
 from vowkeep.web.pages import requests as request_pages
 
 log = logging.getLogger("vowkeep.http")
@@ -61,6 +75,9 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         consents.router,
         traffic.router,
         comms.router,
+        holds.router,
+        minors.router,
+        reports.router,
         privacy.router,
         unsubscribe.router,
         admin.router,
@@ -68,6 +85,7 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         disclosures.router,
         request_pages.router,
         drp.router,
+        minor_pages.router,
     ):
         app.include_router(router)
     return app
