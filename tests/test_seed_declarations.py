@@ -242,3 +242,27 @@ def test_min3_wsoutsourcer_guardian_may_consent():
     minors = _policy("wsoutsourcer").minors
     assert minors.minimum_age == 18
     assert minors.guardian_may_consent
+
+
+LINT_FINDINGS = {
+    "wespro": [
+        ("unused-category", "warning"),
+        ("consent-basis", "error"),
+        ("consent-basis", "error"),
+        ("consent-basis", "error"),
+    ],
+    "wescom": [],
+    "wsoutsourcer": [("sale-allowed", "warning")],
+    "retailer": [("never-sell", "error"), ("never-sell", "error")],
+    "spera": [],
+}
+
+
+@pytest.mark.parametrize("seed", sorted(LINT_FINDINGS))
+def test_tool1_lint_reports_exactly_each_seeds_self_contradictions(seed):
+    """TOOL-1 / SHR-5: lint finds what each seed text contradicts in itself, and nothing else (the list is the one
+    in examples/policies/README.md)."""
+    from vowkeep.policy.lint import lint
+
+    found = [(p.rule, p.severity) for p in lint(load_file(POLICIES / f"{seed}.yaml").policy)]
+    assert found == LINT_FINDINGS[seed]
