@@ -136,7 +136,7 @@ def test_shr8_export_is_encrypted_recorded_and_restores_into_a_new_instance(clie
         assert "Restored 2 subjects" in restored.stdout and "operator  admin / " in restored.stdout
         again = cli("import-archive", archive, "--data-dir", new_dir, "--passphrase-env", "VK_ARCHIVE_PASS",
                     env=new_env)  # fmt: skip
-        assert again.exit_code == 1 and "already holds an instance" in again.stderr
+        assert again.exit_code == 1 and "already holds a vowkeep instance" in again.stderr
 
         settings = config.from_env({"VOWKEEP_DATA_DIR": str(new_dir), **new_env})
         acquired = open_instance(settings)

@@ -82,15 +82,25 @@ class AlreadyInitialised(Exception):
     """The database already has a published declaration."""
 
 
-def init_instance(settings: Settings, loaded, *, admin_username: str = "admin") -> InitResult:
-    """Create the data directory, master key, databases, version 1, a first admin and a service API key."""
-    from vowkeep.vault import apikeys, operators
+@dataclass
+class EmptyInstance:
+    """A new data directory with migrated databases and a master key, before anything is published."""
+
+    engine: Engine
+    keystore_engine: Engine
+    keystore: KeyStore
+    master_key_file: str | None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        self.keystore_engine.dispose()
+
+
+def create_empty(settings: Settings) -> EmptyInstance:
+    """Make the data directory (mode 0700), migrate both databases and write a master key file (unless the key
+    comes from the environment); AlreadyInitialised if the database or the key file is already there."""
     from vowkeep.vault.keyring import Keyring, write_key_file
 
-    policy = loaded.policy
-    admin_roles = [r.key for r in policy.roles if "manage_operators" in r.permissions]
-    if not admin_roles:
-        raise ValueError("the declaration has no role with the `manage_operators` permission for a first admin")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.data_dir.chmod(0o700)
     engine = make_engine(settings.database_url)
@@ -110,18 +120,42 @@ def init_instance(settings: Settings, loaded, *, admin_username: str = "admin") 
         keystore = KeyStore(
             keystore_engine, KeyringSource(env_value=settings.master_key, key_file=settings.master_key_file)
         )
-        # Create the instance's system keys now, so a wrong master key shows up at init and not at the first read.
-        for name in ("audit-chain", "blind-index", "system-data", "tokens"):
-            keystore.system_key(name)
-        with engine.begin() as conn:
-            version, _ = versions.publish(conn, loaded=loaded, published_by="init")
-            admin, password = operators.add(conn, policy=policy, username=admin_username, role=admin_roles[0])
-            token, key = apikeys.create(
-                conn, policy=policy, name="default-service", scopes=["collect"], created_by=f"operator:{admin.username}"
-            )
-    finally:
+    except BaseException:
         engine.dispose()
         keystore_engine.dispose()
+        raise
+    return EmptyInstance(engine, keystore_engine, keystore, key_file)
+
+
+def first_credentials(conn: Connection, *, policy, created_by: str, admin_username: str = "admin"):
+    """The first administrator (a role with `manage_operators`) and a `collect` API key: (admin, password, key)."""
+    from vowkeep.vault import apikeys, operators
+
+    roles = [r.key for r in policy.roles if "manage_operators" in r.permissions]
+    if not roles:
+        raise ValueError("the declaration has no role with the `manage_operators` permission for a first admin")
+    admin, password = operators.add(conn, policy=policy, username=admin_username, role=roles[0])
+    token, key = apikeys.create(conn, policy=policy, name="default-service", scopes=["collect"], created_by=created_by)
+    return admin, password, token, key
+
+
+def init_instance(settings: Settings, loaded, *, admin_username: str = "admin") -> InitResult:
+    """Create the data directory, master key, databases, version 1, a first admin and a service API key."""
+    policy = loaded.policy
+    if not any("manage_operators" in r.permissions for r in policy.roles):
+        raise ValueError("the declaration has no role with the `manage_operators` permission for a first admin")
+    empty = create_empty(settings)
+    try:
+        # Create the instance's system keys now, so a wrong master key shows up at init and not at the first read.
+        for name in ("audit-chain", "blind-index", "system-data", "tokens"):
+            empty.keystore.system_key(name)
+        with empty.engine.begin() as conn:
+            version, _ = versions.publish(conn, loaded=loaded, published_by="init")
+            admin, password, token, key = first_credentials(
+                conn, policy=policy, created_by="init", admin_username=admin_username
+            )
+    finally:
+        empty.dispose()
     return InitResult(
         data_dir=str(settings.data_dir),
         version=version.version,
@@ -130,5 +164,5 @@ def init_instance(settings: Settings, loaded, *, admin_username: str = "admin") 
         admin_role=admin.role,
         api_key=token,
         api_key_scopes=list(key.scopes),
-        master_key_file=key_file,
+        master_key_file=empty.master_key_file,
     )

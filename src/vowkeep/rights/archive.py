@@ -405,13 +405,8 @@ def check_archive(path: Path, passphrase: str) -> dict:
 
 def restore_archive(settings, *, path: Path, passphrase: str, admin_username: str = "admin") -> RestoreSummary:
     """Create a new instance in `settings.data_dir` holding the archive's data set (SHR-8)."""
-    from vowkeep.instance import open_instance
+    from vowkeep.instance import AlreadyInitialised, create_empty, first_credentials, open_instance
     from vowkeep.policy import versions
-    from vowkeep.store import migrate
-    from vowkeep.store.engine import make_engine
-    from vowkeep.vault import apikeys, operators
-    from vowkeep.vault.keyring import Keyring, KeyringSource, write_key_file
-    from vowkeep.vault.keystore import KeyStore
     from vowkeep.vault.transfer import adopt_system_key, restore_subject
 
     check_archive(path, passphrase)
@@ -428,44 +423,29 @@ def restore_archive(settings, *, path: Path, passphrase: str, admin_username: st
             break
     if not version_rows or index_key is None:
         raise ArchiveError("the archive does not start with its policy versions and keys")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.data_dir.chmod(0o700)
-    engine = make_engine(settings.database_url)
-    keystore_engine = make_engine(settings.keystore_url)
     try:
-        migrate.upgrade(engine, "data")
-        migrate.upgrade(keystore_engine, "keystore")
-        with engine.connect() as conn:
-            if versions.latest_number(conn) is not None:
-                raise ArchiveError(f"{settings.data_dir} already holds an instance; restore into a new one")
-        if not settings.master_key:
-            if settings.master_key_file.exists():
-                raise ArchiveError(f"{settings.master_key_file} already exists; restore into a new data directory")
-            write_key_file(settings.master_key_file, Keyring.generate())
-            summary.master_key_file = str(settings.master_key_file)
-        keystore = KeyStore(
-            keystore_engine, KeyringSource(env_value=settings.master_key, key_file=settings.master_key_file)
-        )
-        adopt_system_key(keystore, blind.INDEX_KEY_NAME, index_key, now=clock.now())
+        empty = create_empty(settings)
+    except AlreadyInitialised as exc:
+        raise ArchiveError(f"{exc}; restore into a new data directory") from None
+    summary.master_key_file = empty.master_key_file
+    try:
+        adopt_system_key(empty.keystore, blind.INDEX_KEY_NAME, index_key, now=clock.now())
         for name in ("audit-chain", "system-data", "tokens"):
-            keystore.system_key(name)
-        with engine.begin() as conn:
+            empty.keystore.system_key(name)
+        with empty.engine.begin() as conn:
             conn.execute(insert(policy_versions), version_rows)
             latest = versions.get_current(conn)
-            policy = latest.policy
-            roles = [r.key for r in policy.roles if "manage_operators" in r.permissions]
-            if not roles:
-                raise ArchiveError("the archived declaration has no role with `manage_operators` for a first admin")
-            admin, password = operators.add(conn, policy=policy, username=admin_username, role=roles[0])
-            token, _ = apikeys.create(
-                conn, policy=policy, name="default-service", scopes=["collect"], created_by="import-archive"
-            )
+            try:
+                admin, password, token, _ = first_credentials(
+                    conn, policy=latest.policy, created_by="import-archive", admin_username=admin_username
+                )
+            except ValueError as exc:
+                raise ArchiveError(f"the archived declaration cannot have a first admin: {exc}") from None
         summary.policy_version = latest.version
         summary.admin_username, summary.admin_password, summary.admin_role = admin.username, password, admin.role
         summary.api_key = token
     finally:
-        engine.dispose()
-        keystore_engine.dispose()
+        empty.dispose()
     instance = open_instance(settings)
     try:
         vault = instance.vault
