@@ -27,18 +27,22 @@ SQLITE_PRAGMAS = (
 
 
 def make_engine(url: str, *, synchronous: str | None = None, pool_size: int = 10) -> Engine:
-    """An engine for `url`; SQLite gets WAL, immediate transactions and secure delete."""
+    """An engine for `url`; SQLite gets WAL, immediate transactions and secure delete.
+
+    `hide_parameters`: statement parameters never appear in exception messages, which end up in logs and in jobs'
+    last errors (vowkeep sends no plaintext personal data to SQL, and this keeps it that way if that ever slips).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False, hide_parameters=True)
         _configure_sqlite(engine, synchronous)
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+        return create_engine(parsed, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
     raise ValueError(f"unsupported database URL scheme '{parsed.drivername}': use sqlite:/// or postgresql://")
 
 
