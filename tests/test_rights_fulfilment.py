@@ -355,3 +355,15 @@ def test_rig1_the_requester_withdraws_a_request_before_it_is_decided(client, ins
         assert outcome_mail(inbox, EMAIL)["Subject"] == "Your erasure request: withdrawn"
     with instance.engine.connect() as conn:
         assert conn.execute(select(subjects.c.state).where(subjects.c.id == subject_id)).scalar() == "active"
+
+
+def test_rig7_csv_cells_never_run_as_spreadsheet_formulas():
+    """RIG-7: the CSV copy is safe to open in a spreadsheet; phone numbers keep their form."""
+    from vowkeep.rights.report import _cell
+
+    assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert _cell("@SUM(A1)") == "'@SUM(A1)"
+    assert _cell("+cmd|' /C calc'!A0") == "'+cmd|' /C calc'!A0"
+    assert _cell("-2+3") == "'-2+3"
+    assert _cell("+44 20 7946 0958") == "+44 20 7946 0958"
+    assert _cell("Lovelace") == "Lovelace"

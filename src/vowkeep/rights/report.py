@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime
 
 from sqlalchemy import Connection, select
@@ -206,6 +207,18 @@ def portable(report: dict) -> dict:
     }
 
 
+_PLAIN_NUMBER = re.compile(r"^[+-][\d .()-]*$")
+
+
+def _cell(text: str) -> str:
+    """A value a spreadsheet will not run as a formula (CSV injection): one that starts like a formula gets a
+    leading apostrophe. A signed plain number (a phone number such as +44 20 7946 0958) is left as it is."""
+    first = text[:1]
+    if first in ("=", "@", "\t", "\r") or (first in ("+", "-") and not _PLAIN_NUMBER.match(text)):
+        return "'" + text
+    return text
+
+
 def portable_csv(report: dict) -> str:
     """The portable copy as CSV: one row per value."""
     out = io.StringIO()
@@ -214,6 +227,6 @@ def portable_csv(report: dict) -> str:
     for s in portable(report)["subjects"]:
         for i in s["items"]:
             value = i["value"] if isinstance(i["value"], str) else json.dumps(i["value"])
-            row = [s["subject_id"], i["field"], i["category"], value, i["collection_point"], i["source"] or ""]
+            row = [s["subject_id"], i["field"], i["category"], _cell(value), i["collection_point"], i["source"] or ""]
             writer.writerow([*row, i["collected_at"], i["updated_at"]])
     return out.getvalue()
