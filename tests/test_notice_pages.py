@@ -155,3 +155,15 @@ def test_pages_escape_declared_text(tmp_path, cli):
                 assert "WS &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
     finally:
         instance.close()
+
+
+def test_request_log_names_paths_without_queries_or_tokens(client, caplog):
+    """No personal data or secrets in logs: queries (?email=…) are dropped, unsubscribe tokens replaced."""
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="vowkeep.http"):
+        client.get("/api/v1/subjects", params={"purpose": "support", "email": "secret.person@example.org"})
+        client.get("/unsubscribe/sEcReT-ToKeN-123")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "GET /api/v1/subjects 401" in text and "GET /unsubscribe/{token}" in text
+    assert "secret.person" not in text and "sEcReT-ToKeN-123" not in text

@@ -118,7 +118,24 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, (time.perf_counter() - started) * 1000)
+            log.info(
+                "%s %s %s %.1fms",
+                scope["method"],
+                loggable_path(scope["path"]),
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+# Paths that carry a secret (a signed one-click unsubscribe token): logged with the secret replaced.
+_SECRET_PATH_PREFIXES = ("/unsubscribe/",)
+
+
+def loggable_path(path: str) -> str:
+    for prefix in _SECRET_PATH_PREFIXES:
+        if path.startswith(prefix):
+            return prefix + "{token}"
+    return path
 
 
 # Pages load nothing from outside the instance; scripts only from it (the consent banner), never inline.
