@@ -94,7 +94,7 @@ def _requests(instance):
         return conn.execute(select(rights_requests)).all()
 
 
-def test_rig10_an_agent_pairs_and_files_a_verified_access_request(client, instance, configured):
+def test_rig10_an_agent_pairs_and_files_a_verified_access_request(client, instance, configured, monkeypatch):
     """RIG-10: pairwise setup issues a token (kept only as a hash); an access request with a verified e-mail goes
     straight to review; the operator approves; the agent's callback receives the new status; the person is mailed
     a link to their copy."""
@@ -106,6 +106,8 @@ def test_rig10_an_agent_pairs_and_files_a_verified_access_request(client, instan
     info = client.get(f"/v1/agent/{AGENT}", headers={"authorization": f"Bearer {token}"})
     assert info.status_code == 200 and info.json() == {}
     assert client.get(f"/v1/agent/{OTHER}", headers={"authorization": f"Bearer {token}"}).status_code == 403
+    # The agent's receiver listens on this machine: allow callbacks to local addresses for this test.
+    monkeypatch.setenv("VOWKEEP_DRP_PRIVATE_CALLBACKS", "allow")
     with http_receiver([200]) as callback, mailbox(instance) as inbox:
         response = exercise(
             client,
@@ -278,3 +280,21 @@ def test_rig10_a_distrusted_agent_is_refused(client, instance, configured, cli, 
     assert refused.status_code == 403
     again = client.post(f"/v1/agent/{AGENT}", content=signed(configured[AGENT], claims()))
     assert again.status_code == 403
+
+
+def test_rig10_status_callbacks_never_reach_private_addresses(monkeypatch):
+    """An agent names the callback URL, so the server refuses to POST to loopback or private networks
+    unless the operator allows it."""
+    from vowkeep.rights.drp import callback_refusal
+
+    monkeypatch.delenv("VOWKEEP_DRP_PRIVATE_CALLBACKS", raising=False)
+    for url in (
+        "http://127.0.0.1:9000/x",
+        "http://10.1.2.3/cb",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/cb",
+        "http://localhost/cb",
+    ):
+        assert callback_refusal(url) is not None, url
+    monkeypatch.setenv("VOWKEEP_DRP_PRIVATE_CALLBACKS", "allow")
+    assert callback_refusal("http://127.0.0.1:9000/x") is None

@@ -392,6 +392,34 @@ def status(request, *, base_url: str) -> dict:
     return out
 
 
+def callback_refusal(url: str) -> str | None:
+    """Why a status callback must not be sent to `url`, or None.
+
+    The URL comes from an agent, so the server would POST wherever it says: callbacks to loopback, private,
+    link-local or reserved addresses are refused (no reaching internal services), unless the operator allows them
+    with `VOWKEEP_DRP_PRIVATE_CALLBACKS=allow` (an agent on the same network).
+    """
+    import ipaddress
+    import os
+    import socket
+    from urllib.parse import urlsplit
+
+    if os.environ.get("VOWKEEP_DRP_PRIVATE_CALLBACKS") == "allow":
+        return None
+    host = urlsplit(url).hostname
+    if not host:
+        return "the URL names no host"
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return "its host does not resolve"
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+            return "its host is on a private or local network"
+    return None
+
+
 def send_callback(instance, job) -> None:
     """Worker handler for `drp.callback`: POST the request's current status to the agent's callback URL."""
     import httpx
@@ -403,8 +431,14 @@ def send_callback(instance, job) -> None:
             jobs.complete(conn, job=job)
         return
     body = status(request, base_url=instance.settings.base_url)
+    refusal = callback_refusal(request.status_callback)
+    if refusal is not None:
+        from vowkeep.worker import PermanentFailure
+
+        raise PermanentFailure(f"status callback not sent: {refusal}")
     try:
-        response = httpx.post(request.status_callback, json=body, timeout=10.0)
+        # No redirects: a redirect could lead the request to an address the check above would refuse.
+        response = httpx.post(request.status_callback, json=body, timeout=10.0, follow_redirects=False)
     except httpx.HTTPError as exc:
         raise RuntimeError(f"status callback failed ({type(exc).__name__})") from None
     if not 200 <= response.status_code < 300:
