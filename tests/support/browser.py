@@ -47,8 +47,15 @@ def live_server(instance, *, run_worker: bool = False):
 @contextmanager
 def chromium():
     """A fresh headless chromium; yields a new Playwright page in a new context (no shared cookies)."""
+    import os
+
+    import pytest
     from playwright.sync_api import sync_playwright
 
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{CHROMIUM} is required under CI=true (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI requires it")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
