@@ -73,9 +73,7 @@ def _faker(seed: int | None):
     try:
         from faker import Faker
     except ImportError:
-        raise FakerMissing(
-            "`vowkeep demo` needs Faker: pip install 'vowkeep[demo]' (or pip install faker)"
-        ) from None
+        raise FakerMissing("`vowkeep demo` needs Faker: pip install 'vowkeep[demo]' (or pip install faker)") from None
     fake = Faker(["en_GB", "en_US"])
     if seed is not None:
         Faker.seed(seed)
@@ -181,6 +179,7 @@ def _people(instance, fake, rnd, count, real_now, summary) -> list[tuple[str, st
     from vowkeep.consent.ledger import Choice, Method
     from vowkeep.vault import apikeys
     from vowkeep.vault.decisions import Decision
+    from vowkeep.retention import minors
     from vowkeep.vault.intake import SubmissionError, check_submission
 
     vault, policy = instance.vault, instance.vault.policy
@@ -199,9 +198,15 @@ def _people(instance, fake, rnd, count, real_now, summary) -> list[tuple[str, st
         for point in chosen:
             if point is None:
                 continue
+            body = _submission(fake, point, rnd, email)
+            if minors.applies(policy, point):
+                body[minors.ATTESTATION_FIELD] = True  # the fake people are adults
             try:
-                submission = check_submission(point, _submission(fake, point, rnd, email))
-            except SubmissionError:
+                # The collection endpoint's steps, in its order: age claims, the declared fields, the age gate.
+                body, claims = minors.take_claims(policy, point, body)
+                submission = check_submission(point, body)
+                minors.check_age(instance.engine, policy, point, submission, claims)
+            except (SubmissionError, minors.BelowMinimumAge):
                 continue  # a field this generator cannot fake plausibly: the person skips that form
             with vault.transaction() as conn:
                 result = vault.collect(conn, actor=actor, point=point, submission=submission, subject_id=subject_id)

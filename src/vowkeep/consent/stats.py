@@ -17,11 +17,7 @@ from vowkeep.store.tables import consent_records
 def current_choices(conn: Connection) -> dict[str, dict[str, int]]:
     """{purpose: {choice: number of people whose latest record for it is that choice}}."""
     person = func.coalesce(consent_records.c.subject_id, consent_records.c.visitor_id)
-    latest = (
-        select(func.max(consent_records.c.id).label("id"))
-        .group_by(person, consent_records.c.purpose)
-        .subquery()
-    )
+    latest = select(func.max(consent_records.c.id).label("id")).group_by(person, consent_records.c.purpose).subquery()
     query = (
         select(consent_records.c.purpose, consent_records.c.choice, func.count())
         .join(latest, latest.c.id == consent_records.c.id)

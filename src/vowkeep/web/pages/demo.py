@@ -17,6 +17,8 @@ from fastapi import APIRouter, FastAPI, Request
 
 from vowkeep.consent.ledger import Choice, Method
 from vowkeep.demo import demo_key, enabled
+from vowkeep.policy.model import AgeCheck
+from vowkeep.retention import minors
 from vowkeep.vault import apikeys
 from vowkeep.vault.intake import SubmissionError
 from vowkeep.web import csrf
@@ -76,9 +78,19 @@ def _forms(policy) -> list[dict]:
                     "autocomplete": {"email": "email", "password": "new-password", "phone": "tel"}.get(kind, "off"),
                 }
             )
-        forms.append({"key": key, "anchor": anchor, "heading": heading, "button": button, "fields": fields,
-                      "purposes": point.purposes, "card": any(
-                          str(getattr(f.type, "value", f.type)) == "card_token" for f in point.fields)})
+        forms.append(
+            {
+                "key": key,
+                "anchor": anchor,
+                "heading": heading,
+                "button": button,
+                "fields": fields,
+                "purposes": point.purposes,
+                "adult": minors.applies(policy, point) and point.age_check == AgeCheck.attestation,
+                "minimum_age": policy.minors.minimum_age,
+                "card": any(str(getattr(f.type, "value", f.type)) == "card_token" for f in point.fields),
+            }
+        )
     return forms
 
 
@@ -90,8 +102,9 @@ def _newsletter(policy):
 @router.get("")
 def shop(request: Request):
     policy = request.app.state.instance.vault.policy
-    return page(request, "demo/shop.html", forms=_forms(policy), newsletter=_newsletter(policy), problems=None,
-                failed=None)
+    return page(
+        request, "demo/shop.html", forms=_forms(policy), newsletter=_newsletter(policy), problems=None, failed=None
+    )
 
 
 @router.post("/{point}")
@@ -109,16 +122,24 @@ async def submit(request: Request, point: str):
         value = form.get(f.name)
         if isinstance(value, str) and value.strip():
             body[f.name] = value.strip()
+    if minors.applies(policy, declared) and declared.age_check == AgeCheck.attestation:
+        body[minors.ATTESTATION_FIELD] = form.get("adult") == "yes"
     if any(str(getattr(f.type, "value", f.type)) == "card_token" for f in declared.fields):
         # The card never reaches the shop: a payment processor's checkout would hand back this token.
         body.update({"card_token": "tok_demo_4242", "card_brand": "visa", "card_last4": "4242"})
-        body = {k: v for k, v in body.items() if k in {f.name for f in declared.fields}}
     caller = _caller(instance)
     try:
         answer = await _run(collect_api.collect, point=point, body=body, caller=caller, instance=instance)
     except SubmissionError as exc:
-        return page(request, "demo/shop.html", status_code=422, forms=_forms(policy), newsletter=_newsletter(policy),
-                    problems=[p.as_dict() for p in exc.problems], failed=point)
+        return page(
+            request,
+            "demo/shop.html",
+            status_code=422,
+            forms=_forms(policy),
+            newsletter=_newsletter(policy),
+            problems=[p.as_dict() for p in exc.problems],
+            failed=point,
+        )
     subject_id = answer["subject_id"]
     linked = []
     consent_cookie = request.cookies.get(CONSENT_COOKIE, "")
@@ -135,8 +156,9 @@ async def submit(request: Request, point: str):
             visitor_id=visitor_id,
         )
         try:
-            recorded = await _run(consents_api.record_consent, subject_id=subject_id, body=consent, caller=caller,
-                                  instance=instance)
+            recorded = await _run(
+                consents_api.record_consent, subject_id=subject_id, body=consent, caller=caller, instance=instance
+            )
             linked = recorded["records"]
         except ApiError:
             linked = []  # an unusable banner id links nothing; the submission itself stands
@@ -148,5 +170,3 @@ async def _run(function, **kwargs):
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(lambda: function(**kwargs))
-
-

@@ -52,6 +52,7 @@ def charts(request: Request, user: ConsoleUser = Depends(section("charts"))):
         visitors_chart=svgchart.column_chart("Visitors per day", visitors, chart_id="visitors"),
         pages_chart=svgchart.bar_chart("Most viewed pages", pages, chart_id="pages"),
         referrers_chart=svgchart.bar_chart("Visits by referring site", referrers, chart_id="referrers"),
-        consent_chart=svgchart.stacked_bars("Current consent choices per purpose", consent_rows, CHOICES,
-                                            chart_id="consent"),
+        consent_chart=svgchart.stacked_bars(
+            "Current consent choices per purpose", consent_rows, CHOICES, chart_id="consent"
+        ),
     )

@@ -54,8 +54,11 @@ def register(
         instance.vault.audit(conn, actor=user.caller.actor, action="disclosure:list", detail={"entries": len(found)})
     policy = instance.vault.policy
     authorities = [r for r in policy.recipients if r.kind == RecipientKind.authority]
-    messages = {"filed": "Recorded: the legal request waits for another operator's approval.",
-                "approved": "Approved: it may now be released, once.", "denied": "Denied: nothing is released."}
+    messages = {
+        "filed": "Recorded: the legal request waits for another operator's approval.",
+        "approved": "Approved: it may now be released, once.",
+        "denied": "Denied: nothing is released.",
+    }
     return console_page(
         request,
         user,

@@ -23,8 +23,10 @@ def list_holds(request: Request, done: str | None = Query(None, max_length=20), 
     instance = request.app.state.instance
     with instance.engine.connect() as conn:
         found = service.list_holds(conn, limit=300)
-    messages = {"placed": "The hold is placed: the items it covers are kept, isolated, until it ends.",
-                "ended": "The hold is ended; the sweeper deletes what nothing else keeps."}
+    messages = {
+        "placed": "The hold is placed: the items it covers are kept, isolated, until it ends.",
+        "ended": "The hold is ended; the sweeper deletes what nothing else keeps.",
+    }
     return console_page(
         request,
         user,

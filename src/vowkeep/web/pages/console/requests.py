@@ -75,9 +75,11 @@ def one(request: Request, request_id: str, done: str | None = Query(None), user:
         found = service.get_or_raise(conn, vault=instance.vault, request_id=request_id)
         instance.vault.audit(conn, actor=user.caller.actor, action="request:view", detail={"request": request_id})
         view = staff_view(conn, instance, found)
-    messages = {"approved": "Approved: the request was fulfilled and the requester told.",
-                "denied": "Denied: the requester is told the reason.",
-                "filed": "Filed: a code was sent to the requester's address."}
+    messages = {
+        "approved": "Approved: the request was fulfilled and the requester told.",
+        "denied": "Denied: the requester is told the reason.",
+        "filed": "Filed: a code was sent to the requester's address.",
+    }
     return console_page(
         request,
         user,

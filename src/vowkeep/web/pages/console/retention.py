@@ -16,7 +16,11 @@ from vowkeep.store.tables import items, subjects
 from vowkeep.web.pages.console import ConsoleUser, console_page, section
 
 router = APIRouter(prefix="/admin/retention", tags=["console"], include_in_schema=False)
-HORIZONS = (("now (next sweep)", timedelta(0)), ("within 7 days", timedelta(days=7)), ("within 30 days", timedelta(days=30)))
+HORIZONS = (
+    ("now (next sweep)", timedelta(0)),
+    ("within 7 days", timedelta(days=7)),
+    ("within 30 days", timedelta(days=30)),
+)
 
 
 def expiring(conn, policy, moment) -> dict[str, int]:
