@@ -177,9 +177,9 @@ def _people(instance, fake, rnd, count, real_now, summary) -> list[tuple[str, st
     """Register people at the declared collection points, over the last 28 days; record their consent choices."""
     from vowkeep.consent import ledger
     from vowkeep.consent.ledger import Choice, Method
+    from vowkeep.retention import minors
     from vowkeep.vault import apikeys
     from vowkeep.vault.decisions import Decision
-    from vowkeep.retention import minors
     from vowkeep.vault.intake import SubmissionError, check_submission
 
     vault, policy = instance.vault, instance.vault.policy
