@@ -138,7 +138,7 @@ def test_demo_shop_purchase_keeps_only_the_processor_token(demo_instance):
 
 def test_console_is_alive_after_the_demo(demo_instance):
     """After `vowkeep demo`, the console's queue, register, charts and audit have something to show."""
-    instance, output = demo_instance
+    instance, _ = demo_instance
     from tests.test_console import sign_in
 
     with TestClient(create_app(instance)) as client:
