@@ -45,7 +45,7 @@ def test_demo_fills_the_instance_once_and_refuses_a_second_run(demo_instance, cl
     """COL-1, USE-3, COL-5, RIG-9: `vowkeep demo` adds people, consents, rolled-up visits, requests (some overdue),
     a hold and a legal request; run again, it refuses clearly and adds nothing."""
     instance, output = demo_instance
-    assert count(instance, subjects) >= 10 and count(instance, items) > 30
+    assert count(instance, subjects) == 12 and count(instance, items) > 30  # every fake person registered
     assert count(instance, consent_records) > 10
     assert count(instance, traffic_daily) > 0
     assert count(instance, rights_requests) >= 8

@@ -90,7 +90,7 @@ def _value(fake, field_, rnd: random.Random):
     if kind == "password":
         return fake.password(length=16)
     if kind == "phone":
-        return rnd.choice(["+442079460958", "+14155550123", "+447700900123", "+16175550199"])
+        return rnd.choice(["+442079460958", "+14155550123", "+447911123456", "+16175550199"])
     if kind == "card_token":
         return "tok_demo_" + secrets.token_hex(8)
     if kind == "card_brand":
@@ -177,6 +177,7 @@ def _people(instance, fake, rnd, count, real_now, summary) -> list[tuple[str, st
     """Register people at the declared collection points, over the last 28 days; record their consent choices."""
     from vowkeep.consent import ledger
     from vowkeep.consent.ledger import Choice, Method
+    from vowkeep.policy.model import AgeCheck
     from vowkeep.retention import minors
     from vowkeep.vault import apikeys
     from vowkeep.vault.decisions import Decision
@@ -199,7 +200,7 @@ def _people(instance, fake, rnd, count, real_now, summary) -> list[tuple[str, st
             if point is None:
                 continue
             body = _submission(fake, point, rnd, email)
-            if minors.applies(policy, point):
+            if minors.applies(policy, point) and point.age_check == AgeCheck.attestation:
                 body[minors.ATTESTATION_FIELD] = True  # the fake people are adults
             try:
                 # The collection endpoint's steps, in its order: age claims, the declared fields, the age gate.
