@@ -83,6 +83,17 @@ def console_nav(request: Request, operator: operators.Operator) -> list[Section]
 environment.globals["console_nav"] = console_nav
 
 
+def when(value) -> str:
+    """An ISO timestamp as operators read it: `2026-11-02 06:51 UTC`."""
+    if not value:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text[:16].replace("T", " ") + " UTC" if len(text) >= 16 else text
+
+
+environment.filters["when"] = when
+
+
 def console_page(request: Request, user: ConsoleUser, template: str, *, current: str, status_code: int = 200, **ctx):
     """Render a console page with the operator and the section it belongs to (for the nav's aria-current)."""
     return page(request, template, status_code=status_code, operator=user.operator, current=current, **ctx)

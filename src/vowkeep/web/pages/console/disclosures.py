@@ -81,7 +81,7 @@ def file_legal_request(
     request: Request,
     recipient: str = Form(..., max_length=64),
     purpose: str = Form(..., max_length=64),
-    categories: list[str] = Form(...),
+    categories: list[str] = Form([]),
     subject_ids: str = Form(..., max_length=20000),
     kind: str = Form(..., max_length=20),
     reference: str = Form(..., max_length=500),
