@@ -14,16 +14,18 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[demo]'
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,postgres]' ruff
 	touch $@ $(VENV)/.installed
 
-## Set up, create ./vowkeep-data with the sample declaration (once), and serve on 127.0.0.1:8000.
+## Set up, create ./vowkeep-data with the sample declaration and fill it with demo data (once each), and serve on
+## 127.0.0.1:8000 with the console at /admin and the demo shop at /demo.
 run: $(VENV)/.installed
 	@test -d $(DATA_DIR) || $(BIN)/vowkeep init --policy $(POLICY) --data-dir $(DATA_DIR)
+	@test -f $(DATA_DIR)/demo.json || $(BIN)/vowkeep demo --data-dir $(DATA_DIR)
 	$(BIN)/vowkeep serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
 
 ## Set up and run the whole test suite (ruff, then pytest).

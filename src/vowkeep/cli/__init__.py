@@ -10,6 +10,7 @@ import typer
 
 from vowkeep.cli import access as access_commands
 from vowkeep.cli import audit as audit_commands
+from vowkeep.cli import demo as demo_commands
 from vowkeep.cli import instance as instance_commands
 from vowkeep.cli import keys as keys_commands
 from vowkeep.cli import policy as policy_commands
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.command()(instance_commands.init)
 app.command()(instance_commands.serve)
 app.command()(instance_commands.worker)
+app.command()(demo_commands.demo)
 app.command()(retention_commands.sweep)
 app.command()(retention_commands.backup)
 app.command()(retention_commands.restore)
