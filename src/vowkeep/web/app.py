@@ -28,7 +28,7 @@ from vowkeep.web.api import (
     traffic,
 )
 from vowkeep.web.health import router as health_router
-from vowkeep.web.pages import admin, privacy, unsubscribe
+from vowkeep.web.pages import admin, conformance, privacy, unsubscribe
 from vowkeep.web.pages import minors as minor_pages
 from vowkeep.web.pages import requests as request_pages
 
@@ -81,6 +81,7 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         privacy.router,
         unsubscribe.router,
         admin.router,
+        conformance.router,
         requests.router,
         disclosures.router,
         request_pages.router,
