@@ -120,7 +120,8 @@ def test_tool3_a_clean_instance_with_real_data_conforms(cli, instance, populated
     if instance.settings.is_sqlite:
         assert "vowkeep.db-wal" in plaintext and "keys.db" in plaintext
     else:
-        assert "no database file (not applicable" in plaintext
+        assert "the data database's files not applicable (on postgresql" in plaintext
+        assert "the key store's files (keys.db" in plaintext
     # Each run that decrypted values says so in the audit log.
     with instance.engine.connect() as conn:
         scans = conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "verify:scan")).scalars().all()
@@ -344,3 +345,44 @@ def test_tool3_ntc1_a_changed_declaration_file_is_caught(cli, instance, populate
     # Without a file to compare with, the check says so rather than passing.
     _, report = report_of(cli, instance)
     assert check(report, "published-policy")["status"] == "not_applicable"
+
+
+def _sign_in(client, username, password):
+    form = client.get("/admin/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    signed = client.post(
+        "/admin/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303, signed.text
+
+
+def test_tool3_the_console_shows_the_same_report(client, instance, populated):
+    """TOOL-3: `/admin/conformance` shows the report to a signed-in operator whose role may read the audit log;
+    a planted violation shows there as it does in the CLI; other roles get a 403, strangers the sign-in page."""
+    from vowkeep.vault import operators
+
+    assert client.get("/admin/conformance", follow_redirects=False).headers["location"] == "/admin/login"
+    _sign_in(client, client.creds.admin_username, client.creds.admin_password)
+    page = client.get("/admin/conformance")
+    assert page.status_code == 200 and "The instance conforms to its declaration." in page.text
+    assert '<a href="/admin/conformance">Conformance</a>' in page.text
+    assert page.text.count("<strong>PASS</strong>") == 9 and "<strong>N/A</strong>" in page.text
+    with instance.engine.begin() as conn:
+        conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(categories="user.<b>x</b>"))
+        conn.execute(
+            update(subjects_table)
+            .where(subjects_table.c.id == populated["carol"])
+            .values(state_reason=REGISTRATION["phone"])
+        )
+    page = client.get("/admin/conformance")
+    assert page.status_code == 200 and "The instance does not conform to its declaration." in page.text
+    assert "chain broken at record 2" in page.text and "<b>x</b>" not in page.text
+    assert "subjects.state_reason" in page.text and REGISTRATION["phone"] not in page.text
+    with instance.engine.begin() as conn:
+        _, password = operators.add(conn, policy=instance.vault.policy, username="mo", role="marketer")
+    client.post("/admin/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]})
+    _sign_in(client, "mo", password)
+    refused = client.get("/admin/conformance")
+    assert refused.status_code == 403 and "read_audit" in refused.text and "subjects.state_reason" not in refused.text

@@ -7,7 +7,8 @@ whose value it was (subject and item), never the value.
 What is looked for: each decrypted text value of at least `MIN_LENGTH` characters, case-insensitively, in UTF-8.
 Shorter values (a first name of three letters, a country code, yes/no) would be found everywhere by chance, and a
 value that is also a word of a published declaration (a declared choice) is not personal; both are skipped and
-counted in the summary.
+counted in the summary. So is a value that is a declared category or field word plus at most three characters
+(`First29`): rows store those words next to record headers, whose bytes can spell the rest by chance.
 """
 
 from __future__ import annotations
@@ -83,11 +84,32 @@ def _declared_words(ctx: Context) -> bytes:
     return "\n".join(v.text for v in ctx.versions).lower().encode()
 
 
+_LEADING_WORD = re.compile(rb"[a-z]+")
+
+
+def _key_words(ctx: Context) -> set[bytes]:
+    """The words of declared category keys and field names: rows store them next to other bytes, so a value that
+    is one of them plus a few characters (`First29`) meets a record header's digits by chance."""
+    words: set[bytes] = set()
+    for policy in (ctx.policy_at(v.published_at) for v in ctx.versions):
+        for key in [c.key for c in policy.categories] + [f.name for p in policy.collection_points for f in p.fields]:
+            words.update(w.encode() for w in re.split(r"[._]", key.lower()) if len(w) >= 3)
+    return words
+
+
+def _looks_declared(needle: bytes, declared: bytes, key_words: set[bytes]) -> bool:
+    if needle in declared:
+        return True
+    word = _LEADING_WORD.match(needle)
+    return word is not None and word.group() in key_words and len(needle) - word.end() <= 3
+
+
 def _collect(ctx: Context) -> tuple[Needles, list[Finding], dict[str, int]]:
     needles = Needles()
     findings: list[Finding] = []
     counts = {"opened": 0, "short": 0, "declared": 0}
     declared = _declared_words(ctx)
+    key_words = _key_words(ctx)
     seen: set[bytes] = set()
     for opened in open_items(ctx.vault):
         if opened.problem == DOES_NOT_DECRYPT:
@@ -109,7 +131,7 @@ def _collect(ctx: Context) -> tuple[Needles, list[Finding], dict[str, int]]:
         if len(needle) < MIN_LENGTH:
             counts["short"] += 1
             continue
-        if needle in declared:
+        if _looks_declared(needle, declared, key_words):
             counts["declared"] += 1
             continue
         if needle in seen:
@@ -201,13 +223,19 @@ def no_plaintext(ctx: Context) -> CheckResult:
     instance = ctx.instance
     rows = _scan_tables(instance.engine, metadata.sorted_tables, needles, findings)
     rows += _scan_tables(instance.keystore_engine, keystore_metadata.sorted_tables, needles, findings)
-    files = sqlite_files(instance.engine) + sqlite_files(instance.keystore_engine)
-    size = _scan_files(files, needles, findings)
+    places = []
+    for label, engine in (("data database", instance.engine), ("key store", instance.keystore_engine)):
+        files = sqlite_files(engine)
+        if engine.dialect.name == "sqlite":
+            size = _scan_files(files, needles, findings)
+            places.append(f"the {label}'s files ({', '.join(p.name for p in files)}: {size:,} bytes)")
+        else:
+            places.append(
+                f"the {label}'s files not applicable (on {engine.dialect.name} the server keeps them; "
+                "its tables were read through SQL)"
+            )
     record_scan(ctx.vault, opened=counts["opened"])
-    if files:
-        where = f"{plural(len(files), 'database file')} ({', '.join(p.name for p in files)}, {size:,} bytes)"
-    else:
-        where = "no database file (not applicable: the server keeps them; the tables were read through SQL instead)"
+    where = " and ".join(places)
     skipped = counts["short"] + counts["declared"]
     summary = (
         f"{plural(counts['opened'], 'item')} decrypted; {plural(needles.count, 'value')} looked for in "
