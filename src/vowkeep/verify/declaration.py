@@ -48,5 +48,10 @@ def published_policy(ctx: Context) -> CheckResult:
             f"(sha256 {loaded.digest[:12]}…){said}; publish it or put the published text back"
         )
     return outcome(
-        NAME, TITLE, PROMISES, [Finding(message, {"file": str(path), "version": current.version})], ok="", bad="differs"
+        NAME,
+        TITLE,
+        PROMISES,
+        [Finding(message, {"file": str(path), "version": current.version})],
+        ok="",
+        bad="the published version is not the declaration file",
     )
