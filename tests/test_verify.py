@@ -238,7 +238,7 @@ def test_tool3_shr1_a_disclosure_to_an_undeclared_recipient_is_caught(cli, insta
     """TOOL-3, SHR-1: a disclosure written straight into the register, to a recipient the declaration does not
     have, and one of a category the recipient is not declared for."""
     rows = [
-        ("data_broker", "account", "user.contact.email", "recipient 'data_broker' is not declared"),
+        ("<b>broker</b>", "account", "user.contact.email", "recipient '<b>broker</b>' is not declared"),
         ("hosting", "account", "user.demographic.date_of_birth", "not declared to receive"),
     ]
     ids = []
@@ -270,6 +270,12 @@ def test_tool3_shr1_a_disclosure_to_an_undeclared_recipient_is_caught(cli, insta
     assert [f["refs"]["disclosure"] for f in findings] == ids
     for finding, (_, _, _, said) in zip(findings, rows, strict=True):
         assert said in finding["message"]
+    # The HTML report is one standalone page, and what a row says is escaped in it.
+    html_file = instance.settings.data_dir / "conformance.html"
+    assert verify(cli, instance, "--html", html_file).exit_code == 1
+    page = html_file.read_text()
+    assert "recipient &#x27;&lt;b&gt;broker&lt;/b&gt;&#x27; is not declared" in page and "<b>broker" not in page
+    assert "<script" not in page and "<link" not in page and "http" not in page
 
 
 def test_tool3_min1_a_subject_below_the_minimum_age_is_caught(cli, client, instance, populated):

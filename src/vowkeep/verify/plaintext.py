@@ -160,6 +160,7 @@ def _scan_tables(engine: Engine, tables, needles: Needles, findings: list[Findin
         for table in tables:
             key_columns = list(table.primary_key.columns)
             rows = conn.execute(select(table)).all()
+            conn.rollback()  # on SQLite every transaction holds the write lock: let writers in between tables
             scanned += len(rows)
             for column in table.columns:
                 blob = bytearray()
@@ -188,7 +189,6 @@ def _scan_tables(engine: Engine, tables, needles: Needles, findings: list[Findin
                             },
                         )
                     )
-        conn.rollback()
     return scanned
 
 
