@@ -392,3 +392,22 @@ def test_tool3_the_console_shows_the_same_report(client, instance, populated):
     _sign_in(client, "mo", password)
     refused = client.get("/admin/conformance")
     assert refused.status_code == 403 and "read_audit" in refused.text and "subjects.state_reason" not in refused.text
+
+
+def test_tool3_a_check_that_cannot_run_fails_the_report_without_showing_its_error(instance):
+    """TOOL-3: a check that raises is reported as an error — a failure — by the exception's type only (its text
+    could carry a value), and the other checks still report."""
+    from vowkeep.verify import report
+    from vowkeep.verify.audit_chain import audit_chain
+
+    def leaky_check(ctx):
+        raise RuntimeError(ADA)
+
+    result = report.run(instance, checks=(leaky_check, audit_chain))
+    assert not result.ok
+    broken, chain = result.as_dict()["checks"]
+    assert broken["status"] == "error" and broken["summary"] == "the check could not run: RuntimeError"
+    assert chain["status"] == "pass"
+    for rendered in (report.render_text(result), report.render_json(result), report.render_html(result)):
+        assert ADA not in rendered
+    assert "ERR   leaky-check" in report.render_text(result)

@@ -93,7 +93,7 @@ def run(instance, *, policy_file: Path | None = None, checks: tuple[Check, ...] 
         try:
             results.append(check(ctx))
         except Exception as exc:  # one broken check must not hide the others' results
-            name, title, promises = TITLES[check]
+            name, title, promises = TITLES.get(check, (check.__name__.replace("_", "-"), check.__name__, ()))
             results.append(
                 CheckResult(name, title, promises, Status.error, f"the check could not run: {type(exc).__name__}")
             )
