@@ -17,7 +17,15 @@ from sqlalchemy import delete, insert, select, update
 from tests.support.api import REGISTRATION, operator_headers, register, service_headers
 from tests.support.rights import deliver, filed_and_verified, mailbox
 from vowkeep import clock
-from vowkeep.store.tables import audit_log, consent_records, disclosure_subjects, disclosures, items, rights_requests
+from vowkeep.store.tables import (
+    audit_log,
+    consent_records,
+    disclosure_subjects,
+    disclosures,
+    holds,
+    items,
+    rights_requests,
+)
 from vowkeep.store.tables import subjects as subjects_table
 
 pytestmark = pytest.mark.postgres
@@ -156,6 +164,36 @@ def test_tool3_ret1_a_backdated_item_past_retention_is_caught(cli, instance, pop
     found = {f["refs"]["item"] for f in check(report, "retention")["findings"]}
     assert found == carol_items
     assert all(carol in f["message"] for f in check(report, "retention")["findings"])
+
+
+def test_tool3_ret3_held_items_are_not_past_retention(cli, instance, populated):
+    """TOOL-3, RET-3: of a backdated subject's items, those an open hold covers are kept lawfully and not named."""
+    carol = populated["carol"]
+    with instance.engine.begin() as conn:
+        conn.execute(
+            update(subjects_table)
+            .where(subjects_table.c.id == carol)
+            .values(last_activity_at=clock.now() - timedelta(days=45))
+        )
+        conn.execute(
+            insert(holds).values(
+                id=uuid.uuid4().hex,
+                subject_id=carol,
+                hold_key="fraud_investigation",
+                purpose="fraud_prevention",
+                categories="user.contact",
+                reason="Fraud investigation",
+                placed_by="operator:olga",
+                placed_at=clock.now(),
+                ends_at=clock.now() + timedelta(days=10),
+            )
+        )
+        message = conn.execute(
+            select(items.c.id).where(items.c.subject_id == carol, items.c.category == "user.content.private")
+        ).scalar()
+    result, report = report_of(cli, instance)
+    assert result.exit_code == 1 and failed(report) == {"retention"}
+    assert [f["refs"]["item"] for f in check(report, "retention")["findings"]] == [message]
 
 
 def test_tool3_col1_an_item_of_a_category_its_purposes_do_not_declare_is_caught(cli, instance, populated):

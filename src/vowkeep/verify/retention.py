@@ -3,7 +3,7 @@ of a category that none of the purposes it was collected for declares (COL-1, US
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from vowkeep.policy.taxonomy import covers
 from vowkeep.retention import ends
@@ -26,7 +26,8 @@ def retention(ctx: Context) -> CheckResult:
         .where(ends.expired(ctx.policy, since), ~recent_choice)
         .order_by(items.c.subject_id, items.c.id)
     )
-    open_hold = and_(holds.c.released_at.is_(None), holds.c.ends_at > ctx.now)
+    # A hold that ended or was released within the grace window shelters its items until the sweep that follows.
+    open_hold = and_(or_(holds.c.released_at.is_(None), holds.c.released_at > since), holds.c.ends_at > since)
     with ctx.engine.connect() as conn:
         rows = conn.execute(query).all()
         held: dict[str, list[list[str]]] = {}
