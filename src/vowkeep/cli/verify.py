@@ -14,12 +14,15 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     html: Path | None = typer.Option(None, "--html", help="Also write the report as a standalone HTML page to FILE."),
     policy: Path | None = typer.Option(
-        None, "--policy", help="Declaration file the published version must match [default: VOWKEEP_POLICY, if set]."
+        None, "--policy", help="Declaration file the published version must match (default: VOWKEEP_POLICY, if set)."
     ),
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
-    """Audit chain, retention, categories, disclosures, consent, deadlines, ages, keys, plaintext, published version:
-    exit 1 if anything breaks the declaration."""
+    """Check this instance against its own declaration and print a conformance report; exit 1 on any violation.
+
+    Audit chain, retention, declared categories, disclosures, consent at each read, request deadlines, minimum age,
+    data keys, plaintext (decrypting every value and scanning tables and files), and the published version.
+    """
     from vowkeep.verify import report as conformance
 
     instance = open_or_exit(data_dir)
