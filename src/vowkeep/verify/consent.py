@@ -26,10 +26,9 @@ class _Ledger:
         for row in rows:
             key = (row.subject_id, row.purpose)
             self._times.setdefault(key, []).append(row.recorded_at)
+            # The method stays as stored (whatever its spelling): only the choice and the version decide.
             self._states.setdefault(key, []).append(
-                ledger.ConsentState(
-                    ledger.Choice(row.choice), row.policy_version, ledger.Method(row.method), row.recorded_at
-                )
+                ledger.ConsentState(ledger.Choice(row.choice), row.policy_version, row.method, row.recorded_at)
             )
 
     def at(self, subject_id: str, purpose: str, moment: datetime) -> ledger.ConsentState | None:
