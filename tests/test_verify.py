@@ -24,6 +24,7 @@ from vowkeep.store.tables import (
     disclosures,
     holds,
     items,
+    minor_reports,
     rights_requests,
 )
 from vowkeep.store.tables import subjects as subjects_table
@@ -330,6 +331,29 @@ def test_tool3_min1_a_subject_below_the_minimum_age_is_caught(cli, client, insta
     assert result.exit_code == 1 and failed(report) == {"minimum-age"}
     [finding] = check(report, "minimum-age")["findings"]
     assert finding["refs"]["subject"] == populated["ada"] and young not in result.stdout
+
+
+def test_tool3_min2_a_reported_minor_left_active_past_the_review_is_caught(cli, instance, populated):
+    """TOOL-3, MIN-2: a report that a subject is a minor, written straight into the table, whose subject was neither
+    deactivated nor erased by the time the report set."""
+    report_id = uuid.uuid4().hex
+    with instance.engine.begin() as conn:
+        conn.execute(
+            insert(minor_reports).values(
+                id=report_id,
+                subject_id=populated["ada"],
+                channel="form",
+                reported_by="form",
+                reported_at=clock.now() - timedelta(days=5),
+                state="pending",
+                erase_at=clock.now() - timedelta(days=2),
+            )
+        )
+    result, report = report_of(cli, instance)
+    assert result.exit_code == 1 and failed(report) == {"minimum-age"}
+    messages = [f["message"] for f in check(report, "minimum-age")["findings"]]
+    assert len(messages) == 2 and all(report_id in m for m in messages)
+    assert "is still active" in messages[0] and "is not erased" in messages[1]
 
 
 def test_tool3_ret4_a_missing_key_and_a_left_over_key_are_caught(cli, instance, populated):
