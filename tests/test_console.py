@@ -146,6 +146,7 @@ def test_use5_a_narrow_role_sees_only_its_sections_and_gets_403_elsewhere(client
         "/admin/holds",
         "/admin/retention",
         "/admin/audit",
+        "/admin/conformance",
         "/admin/charts",
     ):
         response = client.get(path)
@@ -159,7 +160,7 @@ def test_use5_a_narrow_role_sees_only_its_sections_and_gets_403_elsewhere(client
     assert client.get("/admin/requests").status_code == 403
 
     sign_in(client, instance, "admin")
-    assert len(nav_links(client.get("/admin").text)) == 8
+    assert len(nav_links(client.get("/admin").text)) == 9
 
 
 def test_console_needs_a_signed_in_operator(client):

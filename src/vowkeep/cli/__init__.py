@@ -17,6 +17,7 @@ from vowkeep.cli import policy as policy_commands
 from vowkeep.cli import retention as retention_commands
 from vowkeep.cli import rights as rights_commands
 from vowkeep.cli import traffic as traffic_commands
+from vowkeep.cli import verify as verify_commands
 
 app = typer.Typer(
     name="vowkeep",
@@ -41,6 +42,7 @@ app.add_typer(traffic_commands.app, name="traffic")
 app.command()(rights_commands.export)
 app.command("import-archive")(rights_commands.import_archive)
 app.add_typer(rights_commands.drp_app, name="drp")
+app.command()(verify_commands.verify)
 
 
 def main() -> None:

@@ -34,6 +34,8 @@ SECTIONS = (
     Section("holds", "Holds", "/admin/holds", frozenset({"manage_holds"})),
     Section("retention", "Retention", "/admin/retention", frozenset({"manage_holds", "read_audit"})),
     Section("audit", "Audit log", "/admin/audit", frozenset({"read_audit"})),
+    # The auditor's view (`vowkeep verify`): it names subjects, items and records, so as the audit log.
+    Section("conformance", "Conformance", "/admin/conformance", frozenset({"read_audit"})),
     Section("charts", "Consent and traffic", "/admin/charts", frozenset({"read_reports"})),
     # The versions are public on /privacy/versions; the console adds their diffs.
     Section("policy", "Policy versions", "/admin/policy", None),
@@ -101,6 +103,15 @@ def console_page(request: Request, user: ConsoleUser, template: str, *, current:
 
 def routers():
     """The console's section routers, for `web.app` (imported here so the app needs one line)."""
-    from vowkeep.web.pages.console import audit, charts, disclosures, holds, policy, requests, retention
+    from vowkeep.web.pages.console import (
+        audit,
+        charts,
+        conformance,
+        disclosures,
+        holds,
+        policy,
+        requests,
+        retention,
+    )
 
-    return [m.router for m in (requests, disclosures, holds, retention, audit, charts, policy)]
+    return [m.router for m in (requests, disclosures, holds, retention, audit, conformance, charts, policy)]
