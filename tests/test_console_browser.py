@@ -87,17 +87,18 @@ def test_rig9_operator_signs_in_walks_every_section_and_approves_a_request(demo_
         screenshot(page, "console-home")
         nav = page.locator('nav[aria-label="Main"] a')
         labels = [nav.nth(i).inner_text() for i in range(nav.count())]
-        assert labels[:8] == [
+        assert labels[:9] == [
             "Console",
             "Requests",
             "Disclosures",
             "Holds",
             "Retention",
             "Audit log",
+            "Conformance",
             "Consent and traffic",
             "Policy versions",
         ]
-        for label in labels[1:8]:
+        for label in labels[1:9]:
             page.click(f'nav[aria-label="Main"] >> text="{label}"')
             page.wait_for_load_state()
             assert page.locator('nav a[aria-current="page"]').inner_text() == label
