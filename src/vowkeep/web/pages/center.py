@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
-from vowkeep.comms import inbox, marketing
+from vowkeep.comms import inbox, preferences
 from vowkeep.consent import ledger
 from vowkeep.policy.model import FieldType
 from vowkeep.policy.taxonomy import covers
@@ -437,12 +437,12 @@ def unsubscribe(request: Request, scope: str = Form("marketing", max_length=32),
     """RIG-5, RIG-6: opt out of marketing, or of all non-essential mail; the address goes on the suppression list."""
     csrf.verify(request, csrf_token)
     session = _required(request)
-    if scope not in marketing.SCOPES:
+    if scope not in preferences.SCOPES:
         return _dashboard(request, session, error="Choose marketing or all non-essential mail.")
     instance = request.app.state.instance
     with instance.vault.transaction() as conn:
         for subject_id in session.subject_ids:
-            marketing.opt_out(
+            preferences.opt_out(
                 conn,
                 vault=instance.vault,
                 subject_id=subject_id,
