@@ -118,7 +118,8 @@ def test_rig1_shr2_everything_held_with_purpose_source_retention_and_disclosures
     assert "Who received your data" in text and "Courts, public authorities and law enforcement" in text
     assert "court order" in text
     assert "after your account is closed" in html.unescape(text)  # retention: the declared rule, not yet a date
-    assert "correct horse" not in text  # the password is never shown back
+    assert "correct horse" not in text and "$argon2" not in text  # a password is said to be held, never shown
+    assert "kept only as a one-way hash" in text
 
 
 def test_rig2_correction_is_made_through_the_gate_and_recorded_as_a_request(client, instance, mail):

@@ -180,7 +180,11 @@ def _reports(conn, instance, session: center.CenterSession) -> Held:
 def _grouped(policy, subject_report: dict) -> list[tuple[str, list[dict]]]:
     groups: dict[str, list[dict]] = {}
     for item in subject_report["items"]:
-        groups.setdefault(item["category_label"], []).append(item)
+        point = policy.collection_point_by_key.get(item["collection_point"])
+        declared = next((f for f in point.fields if f.name == item["field"]), None) if point else None
+        # A password is held only as a hash: saying so is enough, showing the hash helps nobody but a guesser.
+        hidden = declared is not None and declared.type == FieldType.password
+        groups.setdefault(item["category_label"], []).append({**item, "hidden": hidden})
     return sorted(groups.items())
 
 
