@@ -96,6 +96,16 @@ def test_rig8_an_unknown_address_is_answered_exactly_like_a_known_one(client, in
     assert "We hold no personal data linked to this e-mail address" in dashboard.text
 
 
+def test_rig8_codes_per_address_are_limited_alike_for_known_and_unknown_addresses(client, instance, mail):
+    """RIG-8: five codes an hour per address; the sixth is refused the same way whether the address is known."""
+    register(client)
+    for address in (ADA, "nobody@example.org"):
+        for _ in range(5):
+            assert ask_code(client, address).status_code == 303
+        refused = ask_code(client, address)
+        assert refused.status_code == 429 and "too many codes" in refused.text
+
+
 def test_rig1_shr2_everything_held_with_purpose_source_retention_and_disclosures(client, instance, mail):
     """RIG-1, SHR-2: each value grouped by category, with the collection point, purposes and retention end; the
     released disclosures about the person; the recipients the policy allows."""
