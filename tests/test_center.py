@@ -29,6 +29,7 @@ def mail(instance):
         yield inbox
 
 
+@pytest.mark.postgres
 def test_rig8_sign_in_with_the_code_from_the_mail_then_sign_out(client, instance, mail):
     """RIG-8: the code arrives by e-mail; entering it opens the dashboard; the session cookie is HttpOnly, SameSite
     Lax, limited to /center; only hashes are stored; sign-in and sign-out are audited; sign-out ends the session."""

@@ -50,6 +50,7 @@ def _only_inquiry_id(instance) -> str:
         return conn.execute(select(inquiries.c.id)).scalar_one()
 
 
+@pytest.mark.postgres
 def test_ntc3_a_public_question_is_tracked_until_answered_and_the_answer_is_mailed(client, instance, mail):
     """NTC-3: the public form opens an inquiry (due by the declared response deadline); the console lists it open
     with its age and due date; an operator answers it; it is closed, the asker receives the answer by e-mail, and
