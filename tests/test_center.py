@@ -150,6 +150,20 @@ def test_rig2_correction_is_made_through_the_gate_and_recorded_as_a_request(clie
     assert "1985-12-10" in client.get("/center").text
 
 
+def test_rig2_after_correcting_the_address_the_session_follows_it(client, instance, mail):
+    """RIG-2: a corrected e-mail address is the one later requests match and mail go to."""
+    register(client)
+    sign_in(client, instance, mail, ADA)
+    post(client, "/center/correct", {"field_email": "ada.byron@example.org"})
+    page = client.get("/center").text
+    assert "Signed in as ada.byron@example.org" in page
+    got = post(client, "/center/export", {"format": "json"})
+    assert got.status_code == 200, got.text
+    assert {i["field"]: i["value"] for i in got.json()["subjects"][0]["items"]}["email"] == "ada.byron@example.org"
+    deliver(instance)
+    assert any("portability request: done" in m["Subject"] for m in mails_to(mail, "ada.byron@example.org"))
+
+
 def test_rig7_download_the_portable_copy(client, instance, mail):
     """RIG-7: the copy downloads at once as JSON (and CSV), as a fulfilled portability request."""
     register(client)

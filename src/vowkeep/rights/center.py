@@ -216,6 +216,17 @@ def end(conn: Connection, *, vault, session: CenterSession) -> None:
         )
 
 
+def change_address(conn: Connection, *, vault, session: CenterSession, email: str) -> None:
+    """The person corrected their address: the session follows it, so later requests match them by it."""
+    contact = rights_requests_service.normalise_email(email)
+    conn.execute(
+        update(center_sessions)
+        .where(center_sessions.c.id == session.id)
+        .values(sealed=vault.seal_for(None, {"contact": contact}, SEAL_LABEL), contact_digest=_digest(vault, contact))
+    )
+    session.email = contact
+
+
 def requests_of(conn: Connection, *, vault, session: CenterSession) -> list[rights_requests_service.RightsRequest]:
     """The person's requests: those matched to their subjects, and open ones filed from their address."""
     digest = _digest(vault, session.email)

@@ -332,6 +332,9 @@ async def correct(request: Request):
         return _dashboard(request, session, error=f"The correction was refused: {problems or exc.message}.")
     if found.state != State.fulfilled:
         return _dashboard(request, session, error="The correction could not be made: " + _why(found))
+    if "email" in changes:
+        with instance.vault.transaction() as conn:
+            center.change_address(conn, vault=instance.vault, session=session, email=changes["email"])
     return _redirect(request, "corrected")
 
 
