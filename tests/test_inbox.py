@@ -17,6 +17,7 @@ from tests.support.rights import deliver, mailbox, mails_to
 from vowkeep import clock
 from vowkeep.store.tables import audit_log, inquiries
 from vowkeep.vault import operators
+from vowkeep.vault.actors import Actor
 
 MESSAGE = "Why do you keep my phone number? Reference Zebra-Quokka-4471."
 ANSWER = "We keep it to reach you about your orders; you can delete it in the privacy centre."
@@ -201,3 +202,25 @@ def test_ntc3_no_plaintext_of_an_inquiry_in_the_database_file(client, instance, 
     for secret in ("Zebra-Quokka-4471", "grace.hopper@example.org", "you can delete it in the privacy centre"):
         assert secret.encode() not in blob, secret
         assert secret.encode("utf-16-le") not in blob, secret
+
+
+def test_ntc3_rig3_an_erasure_takes_the_persons_inquiries_with_it(client, instance, mail):
+    """RIG-3: an inquiry sent from the centre is sealed under the person's data key, so their erasure makes it
+    unreadable: the console says so and refuses to answer it."""
+    subject_id = register(client)
+    sign_in(client, instance, mail, REGISTRATION["email"])
+    post(client, "/center/ask", {"kind": "question", "message": MESSAGE})
+    inquiry_id = _only_inquiry_id(instance)
+    with instance.vault.transaction() as conn:
+        instance.vault.erase_subject(conn, actor=Actor.system("test"), subject_id=subject_id, reason="erasure")
+    from fastapi.testclient import TestClient
+
+    with TestClient(client.app) as operator_browser:
+        console(operator_browser, instance, "admin", "ann")
+        view = operator_browser.get(f"/admin/inbox/{inquiry_id}")
+        assert view.status_code == 200 and "can no longer be read or answered" in view.text
+        assert MESSAGE not in view.text and REGISTRATION["email"] not in view.text
+        refused = operator_browser.post(
+            f"/admin/inbox/{inquiry_id}/answer", data={"text": ANSWER, "csrf_token": csrf_of(view.text)}
+        )
+        assert refused.status_code == 400 and "no one to answer" in refused.text

@@ -1,9 +1,11 @@
 """The privacy inbox (NTC-3): questions and complaints about privacy, tracked until an operator answers them.
 
 Anyone may write — a person signed in to the privacy centre, or anyone through the public contact form. The asker's
-address, the message and the answer are personal data, so they are sealed under the system key (as rights requests
-seal their notes); the table keeps only the kind, the state and the times. The due date is the declaration's
-response deadline for rights requests. An answer is mailed to the asker through the outbox and audited.
+address, the message and the answer are personal data, so they are sealed: under the person's data key when they
+wrote from the centre (an erasure of their data makes the inquiry unreadable with the rest, RIG-3), under the system
+key otherwise (as rights requests seal their notes); the table keeps only the kind, the state and the times. The
+due date is the declaration's response deadline for rights requests. An answer is mailed to the asker through the
+outbox and audited.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from vowkeep import clock
 from vowkeep.comms import outbox
 from vowkeep.store.tables import inquiries
 from vowkeep.vault.actors import Actor
+from vowkeep.vault.crypto import DecryptionError
 from vowkeep.vault.decisions import SUBJECT_RIGHTS
 
 KINDS = ("question", "complaint")
@@ -50,6 +53,8 @@ class Inquiry:
     email: str | None = None
     message: str | None = None
     answer: str | None = None
+    # The asker's data was erased since: the texts went with their data key.
+    erased: bool = False
 
     @property
     def overdue(self) -> bool:
@@ -93,7 +98,11 @@ def _load(row, vault, *, unseal: bool) -> Inquiry:
         answered_by=row.answered_by,
     )
     if unseal:
-        sealed = vault.unseal_for(None, bytes(row.sealed), SEAL_LABEL)
+        try:
+            sealed = vault.unseal_for(row.subject_id, bytes(row.sealed), SEAL_LABEL)
+        except DecryptionError:
+            found.erased = True
+            return found
         found.email, found.message, found.answer = sealed["email"], sealed["message"], sealed.get("answer")
     return found
 
@@ -125,7 +134,7 @@ def open_inquiry(
             state="open",
             channel=channel,
             subject_id=subject_id,
-            sealed=vault.seal_for(None, {"email": address, "message": text}, SEAL_LABEL),
+            sealed=vault.seal_for(subject_id, {"email": address, "message": text}, SEAL_LABEL),
             received_at=now,
             due_at=vault.policy.rights.response_deadline.add_to(now),
         )
@@ -198,8 +207,11 @@ def answer(conn: Connection, *, instance, inquiry_id: str, text: str, actor: Act
     found = get_or_raise(conn, vault=vault, inquiry_id=inquiry_id, unseal=True)
     if found.state != "open":
         raise InquiryError("this inquiry was already answered")
+    if found.erased:
+        raise InquiryError("the asker's data was erased since, with their address: there is no one to answer")
     now = clock.now()
-    sealed = vault.seal_for(None, {"email": found.email, "message": found.message, "answer": reply}, SEAL_LABEL)
+    texts = {"email": found.email, "message": found.message, "answer": reply}
+    sealed = vault.seal_for(found.subject_id, texts, SEAL_LABEL)
     changed = conn.execute(
         update(inquiries)
         .where(inquiries.c.id == inquiry_id, inquiries.c.state == "open")

@@ -614,7 +614,7 @@ center_sessions = Table(
 )
 
 # The privacy inbox (NTC-3): questions and complaints, tracked until an operator answers. The asker's address, the
-# message and the answer are sealed under the system key; nothing here is plaintext personal data.
+# message and the answer are sealed (under the subject's data key, or the system key for the public form).
 inquiries = Table(
     "inquiries",
     metadata,
