@@ -107,6 +107,29 @@ def test_rig8_codes_per_address_are_limited_alike_for_known_and_unknown_addresse
         assert refused.status_code == 429 and "too many codes" in refused.text
 
 
+def test_rig8_sign_ins_are_forgotten_after_a_day(client, instance, mail):
+    """RIG-8, data minimisation: the hourly housekeeping deletes sign-ins (and their sealed address) after a day."""
+    import datetime as dt
+
+    from vowkeep import clock
+    from vowkeep.store import jobs
+
+    register(client)
+    sign_in(client, instance, mail, ADA)
+    clock.travel_to(clock.now() + dt.timedelta(hours=23))
+    with instance.engine.begin() as conn:
+        jobs.enqueue(conn, kind="rights.housekeeping")
+    deliver(instance)
+    with instance.engine.connect() as conn:
+        assert len(conn.execute(select(center_sessions)).all()) == 1
+    clock.travel_to(clock.now() + dt.timedelta(hours=2))
+    with instance.engine.begin() as conn:
+        jobs.enqueue(conn, kind="rights.housekeeping")
+    deliver(instance)
+    with instance.engine.connect() as conn:
+        assert conn.execute(select(center_sessions)).all() == []
+
+
 def test_rig1_shr2_everything_held_with_purpose_source_retention_and_disclosures(client, instance, mail):
     """RIG-1, SHR-2: each value grouped by category, with the collection point, purposes and retention end; the
     released disclosures about the person; the recipients the policy allows."""
