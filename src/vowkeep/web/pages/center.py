@@ -160,13 +160,15 @@ class ConsentRow:
 
 
 @dataclass
-class Held:
+class Reports:
+    """What is held about each of the person's subjects, and which of them were erased."""
+
     reports: list[dict] = field(default_factory=list)
     erased: list[str] = field(default_factory=list)
 
 
-def _reports(conn, instance, session: center.CenterSession) -> Held:
-    held = Held()
+def _reports(conn, instance, session: center.CenterSession) -> Reports:
+    held = Reports()
     for subject_id in session.subject_ids:
         try:
             held.reports.append(report.subject_report(conn, vault=instance.vault, subject_id=subject_id))
@@ -177,11 +179,15 @@ def _reports(conn, instance, session: center.CenterSession) -> Held:
     return held
 
 
+def _declared_field(policy, item: dict):
+    point = policy.collection_point_by_key.get(item["collection_point"])
+    return next((f for f in point.fields if f.name == item["field"]), None) if point else None
+
+
 def _grouped(policy, subject_report: dict) -> list[tuple[str, list[dict]]]:
     groups: dict[str, list[dict]] = {}
     for item in subject_report["items"]:
-        point = policy.collection_point_by_key.get(item["collection_point"])
-        declared = next((f for f in point.fields if f.name == item["field"]), None) if point else None
+        declared = _declared_field(policy, item)
         # A password is held only as a hash: saying so is enough, showing the hash helps nobody but a guesser.
         hidden = declared is not None and declared.type == FieldType.password
         groups.setdefault(item["category_label"], []).append({**item, "hidden": hidden})
@@ -193,8 +199,7 @@ def _correctable(policy, reports: list[dict]) -> list[dict]:
     fields: dict[str, dict] = {}
     for subject_report in reports:
         for item in subject_report["items"]:
-            point = policy.collection_point_by_key.get(item["collection_point"])
-            declared = next((f for f in point.fields if f.name == item["field"]), None) if point else None
+            declared = _declared_field(policy, item)
             if declared is None or declared.type == FieldType.password or item["field"] in fields:
                 continue
             value = item["value"]
