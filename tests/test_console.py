@@ -135,11 +135,12 @@ def test_csrf_missing_or_wrong_token_is_refused_and_nothing_changes(client, inst
 
 def test_use5_a_narrow_role_sees_only_its_sections_and_gets_403_elsewhere(client, instance):
     """USE-5: need to know — a support agent's nav lists no section its role may not open, and each such section
-    answers 403; a marketer sees the charts but not the requests; an administrator sees every section."""
+    answers 403 (the inbox it answers is listed); a marketer sees the charts but not the requests; an administrator
+    sees every section."""
     sign_in(client, instance, "support_agent")
     home = client.get("/admin")
     assert home.status_code == 200
-    assert nav_links(home.text) == ["/admin", "/admin/policy"]
+    assert nav_links(home.text) == ["/admin", "/admin/inbox", "/admin/policy"]
     for path in (
         "/admin/requests",
         "/admin/disclosures",
@@ -160,7 +161,7 @@ def test_use5_a_narrow_role_sees_only_its_sections_and_gets_403_elsewhere(client
     assert client.get("/admin/requests").status_code == 403
 
     sign_in(client, instance, "admin")
-    assert len(nav_links(client.get("/admin").text)) == 9
+    assert len(nav_links(client.get("/admin").text)) == 10
 
 
 def test_console_needs_a_signed_in_operator(client):

@@ -87,9 +87,10 @@ def test_rig9_operator_signs_in_walks_every_section_and_approves_a_request(demo_
         screenshot(page, "console-home")
         nav = page.locator('nav[aria-label="Main"] a')
         labels = [nav.nth(i).inner_text() for i in range(nav.count())]
-        assert labels[:9] == [
+        assert labels[:10] == [
             "Console",
             "Requests",
+            "Privacy inbox",
             "Disclosures",
             "Holds",
             "Retention",
@@ -98,7 +99,7 @@ def test_rig9_operator_signs_in_walks_every_section_and_approves_a_request(demo_
             "Consent and traffic",
             "Policy versions",
         ]
-        for label in labels[1:9]:
+        for label in labels[1:10]:
             page.click(f'nav[aria-label="Main"] >> text="{label}"')
             page.wait_for_load_state()
             assert page.locator('nav a[aria-current="page"]').inner_text() == label

@@ -1,9 +1,9 @@
 """The whole system as people meet it, in one real browser journey (Debian's chromium driven by Playwright), with
 mail caught by a real SMTP server (aiosmtpd) and screenshots of every page in test-artifacts/journey-*.png.
 
-A visitor of the demo shop declines analytics and registers; an operator places a legal hold on part of the
-data; the person signs in to the privacy centre with the code from the mail, downloads a copy and asks for
-erasure, seeing first what the hold keeps; an operator approves the erasure in the console; the outcome mail
+A visitor of the demo shop declines analytics and registers; the person signs in to the privacy centre with the
+code from the mail, sees the data and downloads a copy; an operator places a legal hold on part of it; the person
+asks for erasure, seeing first what the hold keeps; an operator approves the erasure in the console; the outcome mail
 arrives; the data is gone except what the hold keeps, which is listed. Every value typed is an XSS payload where
 the field accepts one, and no page runs it.
 """
@@ -81,7 +81,29 @@ def test_journey_ck2_rig8_rig7_rig3_rig9_from_the_shop_to_erasure(demo_instance,
         _shoot(person, "02-shop-registered", dialogs)
         assert "vk_visitor" not in {c["name"] for c in person.context.cookies()}
 
-        # 2. An operator places a legal hold on the person's name and contact details (RET-3).
+        # 2. The privacy centre: sign in with the code from the mail (RIG-8) and see the data (RIG-1).
+        person.goto(f"{base}/center")
+        person.get_by_label("E-mail address").fill(EMAIL)
+        person.get_by_role("button", name="Send me a code").click()
+        person.wait_for_url("**/center/code/*")
+        deliver(instance)
+        person.get_by_label("Code").fill(code_mailed(inbox, EMAIL))
+        person.get_by_role("button", name="Sign in").click()
+        person.wait_for_url(f"{base}/center")
+        _shoot(person, "03-center-dashboard", dialogs)
+        data = person.locator("main").inner_text()
+        assert FIRST in data and LAST in data, "the names are shown as the text that was typed"
+
+        # 3. Download a copy (RIG-7): the browser saves a JSON file holding what was typed.
+        with person.expect_download() as download:
+            person.get_by_role("button", name="Download").click()
+        copy = tmp_path / "copy.json"
+        download.value.save_as(copy)
+        exported = json.loads(copy.read_text())
+        values = {i["field"]: i["value"] for s in exported["subjects"] for i in s["items"]}
+        assert values["email"] == EMAIL and values["first_name"] == FIRST and values["last_name"] == LAST
+
+        # 4. An operator places a legal hold on the person's name and contact details (RET-3).
         operator = browser.new_context().new_page()
         operator.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         operator.goto(f"{base}/admin/login")
@@ -94,56 +116,38 @@ def test_journey_ck2_rig8_rig7_rig3_rig9_from_the_shop_to_erasure(demo_instance,
         operator.select_option("#hold-kind", "legal_claim")
         operator.get_by_role("button", name="Place the hold").click()
         operator.wait_for_load_state()
-        _shoot(operator, "03-console-hold-placed", dialogs)
+        _shoot(operator, "05-console-hold-placed", dialogs)
         assert subject_id in operator.locator("main").inner_text()
 
-        # 3. The privacy centre: sign in with the code from the mail (RIG-8) and see the data (RIG-1).
-        person.goto(f"{base}/center")
-        person.get_by_label("E-mail address").fill(EMAIL)
-        person.get_by_role("button", name="Send me a code").click()
-        person.wait_for_url("**/center/code/*")
-        deliver(instance)
-        person.get_by_label("Code").fill(code_mailed(inbox, EMAIL))
-        person.get_by_role("button", name="Sign in").click()
-        person.wait_for_url(f"{base}/center")
-        data = person.locator("main").inner_text()
-        assert FIRST in data and LAST in data, "the names are shown as the text that was typed"
-        _shoot(person, "04-center-dashboard", dialogs)
-
-        # 4. Download a copy (RIG-7): the browser saves a JSON file holding what was typed.
-        with person.expect_download() as download:
-            person.get_by_role("button", name="Download").click()
-        copy = tmp_path / "copy.json"
-        download.value.save_as(copy)
-        exported = json.loads(copy.read_text())
-        values = {i["field"]: i["value"] for s in exported["subjects"] for i in s["items"]}
-        assert values["email"] == EMAIL and values["first_name"] == FIRST and values["last_name"] == LAST
-
-        # 5. Ask for erasure: the page first lists what the hold keeps (RIG-3).
+        # 5. Ask for erasure: the page first lists what the hold keeps, which the dashboard no longer shows (RIG-3).
+        person.reload()
+        assert FIRST not in person.locator("main").inner_text(), "held data is kept apart, not used or shown"
+        _shoot(person, "06-center-held", dialogs)
         person.get_by_role("link", name="Delete my account and data").click()
         staying = person.locator("main").inner_text()
         assert "Legal requirement or claim" in staying and "What stays" in staying
-        _shoot(person, "05-center-delete", dialogs)
+        _shoot(person, "07-center-delete", dialogs)
         person.check("#confirm")
         person.get_by_role("button", name="Delete my data").click()
         person.wait_for_load_state()
-        _shoot(person, "06-center-erasure-asked", dialogs)
+        _shoot(person, "08-center-erasure-asked", dialogs)
         with instance.engine.connect() as conn:
             erase_id, state = conn.execute(
-                select(rights_requests.c.id, rights_requests.c.state).where(rights_requests.c.kind == "erase")
-                .order_by(rights_requests.c.created_at.desc())
+                select(rights_requests.c.id, rights_requests.c.state)
+                .where(rights_requests.c.kind == "erase", rights_requests.c.channel == "center")
+                .order_by(rights_requests.c.received_at.desc())
             ).first()  # fmt: skip
         assert state == "in_review", "the sample declaration reviews erasures case by case"
 
         # 6. The operator approves it from the queue (RIG-9).
         operator.goto(f"{base}/admin/requests")
-        _shoot(operator, "07-console-queue", dialogs)
+        _shoot(operator, "09-console-queue", dialogs)
         operator.goto(f"{base}/admin/requests/{erase_id}")
-        _shoot(operator, "08-console-erasure", dialogs)
+        _shoot(operator, "10-console-erasure", dialogs)
         operator.click("#approve")
         operator.wait_for_load_state()
         assert "Approved: the request was fulfilled" in operator.locator("main").inner_text()
-        _shoot(operator, "09-console-approved", dialogs)
+        _shoot(operator, "11-console-approved", dialogs)
 
         # 7. The outcome mail arrives; the data is gone but for what the hold keeps, which the request page lists.
         deliver(instance)
@@ -153,7 +157,7 @@ def test_journey_ck2_rig8_rig7_rig3_rig9_from_the_shop_to_erasure(demo_instance,
         person.goto(f"{base}/requests/{erase_id}")
         request_page = person.locator("main").inner_text()
         assert "Legal requirement or claim" in request_page
-        _shoot(person, "10-request-outcome", dialogs)
+        _shoot(person, "12-request-outcome", dialogs)
         assert outside == [], outside
 
     with instance.engine.connect() as conn:

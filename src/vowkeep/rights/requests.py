@@ -306,8 +306,15 @@ def file(
     regime: str | None = None,
     status_callback: str | None = None,
     agent_verified: bool = False,
+    verified_by: str | None = None,
 ) -> RightsRequest:
-    """File a request (in the caller's transaction) and send the verification code to `email`."""
+    """File a request (in the caller's transaction) and send the verification code to `email`.
+
+    `verified_by` names a proof of the address already made — `agent` (an authorized agent's attestation) or
+    `center` (the person signed in to the privacy centre with a mailed code): then no code is sent.
+    """
+    if agent_verified:
+        verified_by = "agent"
     vault = instance.vault
     policy = vault.policy
     if kind not in KINDS:
@@ -330,11 +337,17 @@ def file(
         details["note"] = str(note).strip()
     digest = _digest(vault, contact)
     now = clock.now()
-    recent = conn.execute(
-        select(func.count())
-        .select_from(rights_requests)
-        .where(rights_requests.c.contact_digest == digest, rights_requests.c.received_at > now - timedelta(days=1))
-    ).scalar_one()
+    # The limit keeps codes from being mailed again and again to someone's address; a person signed in to the
+    # privacy centre already proved the address and is sent no code.
+    recent = (
+        0
+        if verified_by == "center"
+        else conn.execute(
+            select(func.count())
+            .select_from(rights_requests)
+            .where(rights_requests.c.contact_digest == digest, rights_requests.c.received_at > now - timedelta(days=1))
+        ).scalar_one()
+    )
     if recent >= MAX_PER_ADDRESS_PER_DAY:
         raise TooManyRequests("too many requests for this address today; please wait a day, or reply to our e-mail")
     request_id = uuid.uuid4().hex
@@ -371,22 +384,72 @@ def file(
         detail={"request": request_id, "right": kind, "channel": channel},
     )
     request = get_or_raise(conn, vault=vault, request_id=request_id)
-    if agent_verified:
+    if verified_by is not None:
         move(
             conn,
             request_id=request_id,
             current="received",
             to="in_review",
             actor=actor.label,
-            note="identity verified by the authorized agent",
+            note=_VERIFIED_NOTES[verified_by],
             verified_at=now,
-            verified_by="agent",
+            verified_by=verified_by,
         )
         request = get_or_raise(conn, vault=vault, request_id=request_id)
         return _verified(conn, instance=instance, request=request)
     _send_code(conn, instance=instance, request=request)
     move(conn, request_id=request_id, current="received", to="verifying", actor=actor.label, note="code sent by e-mail")
     return get_or_raise(conn, vault=vault, request_id=request_id)
+
+
+_VERIFIED_NOTES = {
+    "agent": "identity verified by the authorized agent",
+    "center": "identity verified by a sign-in code to the privacy centre",
+}
+# What a person signed in to the privacy centre gets done at once, whatever the declaration's review: these only
+# show, correct or pause their own data and can be undone or asked again. Erasure cannot be undone, so it follows
+# the declaration (an operator reviews it under `review: case_by_case`).
+SELF_SERVICE = ("access", "portability", "rectify", "deactivate", "reactivate", "object")
+
+
+def file_in_center(
+    conn: Connection,
+    *,
+    instance,
+    kind: str,
+    email: str,
+    values: dict | None = None,
+    purposes: list[str] | None = None,
+    note: str | None = None,
+) -> tuple[RightsRequest, str]:
+    """A request from a person signed in to the privacy centre, whose address a mailed code already proved (RIG-8).
+
+    It is recorded, matched and audited like any request; self-service rights are fulfilled at once, erasure goes
+    through the declaration's review. Returns the request and its request-scoped token (for `/requests/{id}`).
+    """
+    request = file(
+        conn,
+        instance=instance,
+        kind=kind,
+        email=email,
+        channel="center",
+        actor=REQUESTER,
+        purposes=purposes,
+        values=values,
+        note=note,
+        verified_by="center",
+    )
+    if kind in SELF_SERVICE and request.state == State.in_review:
+        _fulfil(conn, instance=instance, request=request, actor=REQUESTER)
+    token, digest = verification.new_token()
+    request = get_or_raise(conn, vault=instance.vault, request_id=request.id)
+    expires = (clock.now() if request.state in FINAL else max(clock.now(), request.due_at)) + KEEP_AFTER_DECISION
+    conn.execute(
+        update(rights_requests)
+        .where(rights_requests.c.id == request.id)
+        .values(token_hash=digest, token_expires_at=expires)
+    )
+    return get_or_raise(conn, vault=instance.vault, request_id=request.id), token
 
 
 def _send_code(conn: Connection, *, instance, request: RightsRequest, ttl: timedelta = verification.CODE_TTL) -> None:
@@ -796,4 +859,7 @@ def housekeeping(instance, job) -> None:
             .where(request_subjects.c.request_id.in_(done), request_subjects.c.sealed_result.is_not(None))
             .values(sealed_result=None)
         )
+        from vowkeep.rights import center
+
+        center.forget_old(conn)
         jobs.complete(conn, job=job)

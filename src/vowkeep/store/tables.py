@@ -589,3 +589,48 @@ report_runs = Table(
     Column("until", Date),
     Index(None, "recipient", "at"),
 )
+
+# Privacy-centre sign-ins (RIG-8): a one-time code mailed to an address, then a short session for whoever entered
+# it. Only an HMAC of the code and a SHA-256 of the session token are kept; the address is sealed under the system
+# key and found again by its blind-index digest (for rate limits).
+center_sessions = Table(
+    "center_sessions",
+    metadata,
+    _id_column(),
+    Column("contact_digest", LargeBinary(32), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("code_hash", LargeBinary(32), nullable=False),
+    Column("code_expires_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("verified_at", UTCDateTime),
+    # The subjects the verified address matched (none: the person is told that nothing is held).
+    Column("subject_ids", JSON, nullable=False),
+    Column("token_hash", LargeBinary(32)),
+    Column("expires_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Index(None, "contact_digest", "created_at"),
+    Index(None, "token_hash"),
+)
+
+# The privacy inbox (NTC-3): questions and complaints, tracked until an operator answers. The asker's address, the
+# message and the answer are sealed (under the subject's data key, or the system key for the public form).
+inquiries = Table(
+    "inquiries",
+    metadata,
+    _id_column(),
+    # question | complaint
+    Column("kind", String(16), nullable=False),
+    # open | answered
+    Column("state", String(16), nullable=False),
+    # center (a signed-in person) | public (the contact form)
+    Column("channel", String(16), nullable=False),
+    Column("subject_id", String(32), ForeignKey("subjects.id")),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime),
+    Column("answered_by", String(200)),
+    Index(None, "state", "due_at"),
+    Index(None, "subject_id"),
+)

@@ -28,7 +28,7 @@ from vowkeep.web.api import (
     traffic,
 )
 from vowkeep.web.health import router as health_router
-from vowkeep.web.pages import admin, console, demo, privacy, unsubscribe
+from vowkeep.web.pages import admin, center, console, demo, privacy, unsubscribe
 from vowkeep.web.pages import minors as minor_pages
 from vowkeep.web.pages import requests as request_pages
 
@@ -86,6 +86,7 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
         request_pages.router,
         drp.router,
         minor_pages.router,
+        center.router,
         *console.routers(),
     ):
         app.include_router(router)

@@ -29,6 +29,8 @@ class Section:
 
 SECTIONS = (
     Section("requests", "Requests", "/admin/requests", frozenset({"review_requests"})),
+    # The declaration names `answer_inbox` for exactly this work; `review_requests` alone does not open it.
+    Section("inbox", "Privacy inbox", "/admin/inbox", frozenset({"answer_inbox"})),
     # As `GET /api/v1/disclosures`: operators who approve disclosures or read the audit.
     Section("disclosures", "Disclosures", "/admin/disclosures", frozenset({"approve_disclosures", "read_audit"})),
     Section("holds", "Holds", "/admin/holds", frozenset({"manage_holds"})),
@@ -109,9 +111,10 @@ def routers():
         conformance,
         disclosures,
         holds,
+        inbox,
         policy,
         requests,
         retention,
     )
 
-    return [m.router for m in (requests, disclosures, holds, retention, audit, conformance, charts, policy)]
+    return [m.router for m in (requests, inbox, disclosures, holds, retention, audit, conformance, charts, policy)]
