@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from benchmarks.policy_import import CASES, TODAY, measure
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES, SEEDS
@@ -368,6 +368,8 @@ def test_tool2_markdown_and_html_give_the_same_facts_as_plain_text():
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(min_size=0, max_size=400))
+@example('AA\x1b"')  # a control character once reached the draft's YAML comments
+@example("<p>We collect your e-mail&#27;s address.</p>")
 def test_tool2_any_text_gives_a_checked_draft_or_a_clean_error(text):
     """TOOL-2: whatever the text, the importer returns a draft that checks, or a PolicyImportError."""
     try:

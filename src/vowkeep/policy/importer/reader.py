@@ -56,10 +56,16 @@ def is_html(text: str) -> bool:
     return bool(_HTML_HINT.search(text[:20000]))
 
 
+# What YAML cannot hold (its printable set, YAML 1.1 §5.1): the draft quotes every sentence in a comment, so a stray
+# control character in the text (or a character reference such as `&#27;` in HTML) must not reach it.
+_UNPRINTABLE = re.compile(r"[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def read_blocks(text: str) -> list[Block]:
     """The blocks of a policy text in reading order, whatever its format."""
     blocks = _html_blocks(text) if is_html(text) else _text_blocks(text)
-    return [b for b in blocks if b.text]
+    cleaned = (Block(b.kind, _UNPRINTABLE.sub("", b.text).strip()) for b in blocks)
+    return [b for b in cleaned if b.text]
 
 
 # --- HTML -----------------------------------------------------------------------------------------------------
