@@ -96,6 +96,29 @@ def test_failed_delivery_retries_with_backoff_until_the_server_answers(client, i
     assert len(inbox.messages) == 1
 
 
+def test_without_an_smtp_server_mail_stays_queued_until_one_is_configured(client, instance, caplog):
+    """With no VOWKEEP_SMTP_URL the worker leaves mail alone (it says so once) rather than spending its attempts;
+    once a server is configured the same message goes out."""
+    subject_id = register(client)
+    _with_smtp(instance, None)
+    _queue_service_mail(instance, subject_id)
+    worker = Worker(instance)
+    clock.travel_to(clock.now() + timedelta(days=2))
+    with caplog.at_level("WARNING", logger="vowkeep.worker"):
+        worker.run_until_idle()
+        worker.run_until_idle()
+    assert [r.getMessage() for r in caplog.records].count(
+        "VOWKEEP_SMTP_URL is not set: mail stays queued until it is"
+    ) == 1
+    with instance.engine.connect() as conn:
+        job = conn.execute(select(jobs_table).where(jobs_table.c.kind == "mail.send")).first()
+    assert job.state == "queued" and job.attempts == 0
+    with smtp_server() as (inbox, url):
+        _with_smtp(instance, url)
+        assert worker.run_until_idle() == 1
+    assert len(inbox.messages) == 1
+
+
 def test_a_job_survives_a_crashed_worker(client, instance):
     """A job claimed by a worker that dies is claimed again once its lease runs out."""
     subject_id = register(client)

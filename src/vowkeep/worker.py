@@ -21,6 +21,7 @@ from vowkeep.instance import Instance
 from vowkeep.store import jobs
 
 log = logging.getLogger("vowkeep.worker")
+MAIL_JOB = "mail.send"  # the kind `comms.outbox` queues
 Handler = Callable[[Instance, jobs.Job], None]
 
 
@@ -47,7 +48,7 @@ def handlers() -> dict[str, Handler]:
     from vowkeep.vault.maintenance import checkpoint_audit
 
     return {
-        "mail.send": send_queued_mail,
+        MAIL_JOB: send_queued_mail,
         "audit.checkpoint": checkpoint_audit,
         "policy.notify": send_policy_notices,
         "traffic.rollup": run_rollup,
@@ -78,6 +79,7 @@ class Worker:
         self.name = f"{name or 'worker'}@{socket.gethostname()}:{os.getpid()}"
         self.poll_seconds = poll_seconds
         self._handlers = handlers()
+        self._told_no_smtp = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -90,7 +92,7 @@ class Worker:
 
     def run_one(self) -> bool:
         """Run the next due job, if any. True if one ran (successfully or not)."""
-        job = jobs.claim(self.instance.engine, worker=self.name, kinds=list(self._handlers))
+        job = jobs.claim(self.instance.engine, worker=self.name, kinds=self._kinds())
         if job is None:
             return False
         handler = self._handlers[job.kind]
@@ -107,6 +109,16 @@ class Worker:
             retried = jobs.fail(self.instance.engine, job=job, error=f"{type(exc).__name__}: {exc}")
             log.warning("job %s (%s) failed%s: %s", job.id, job.kind, ", will retry" if retried else "", exc)
         return True
+
+    def _kinds(self) -> list[str]:
+        """The jobs this worker can run now. Without an SMTP server mail stays queued, untouched: trying would only
+        spend its attempts and leave it dead by the time a server is configured."""
+        if self.instance.settings.smtp_url:
+            return list(self._handlers)
+        if not self._told_no_smtp:
+            self._told_no_smtp = True
+            log.warning("VOWKEEP_SMTP_URL is not set: mail stays queued until it is")
+        return [kind for kind in self._handlers if kind != MAIL_JOB]
 
     def run_until_idle(self, *, max_jobs: int = 10_000) -> int:
         """Run due jobs until none is left (tests and `vowkeep worker --once`)."""
