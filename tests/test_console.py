@@ -212,6 +212,16 @@ def test_shr4_legal_request_recorded_then_approved_by_another_operator(client, i
     with instance.engine.connect() as conn:
         assert conn.execute(select(disclosures.c.state)).scalar_one() == "approved"
 
+    # Released once from the console: the data comes back as a file; a second release is refused.
+    assert client.post(f"/admin/disclosures/{row.id}/release").status_code == 403  # no CSRF token
+    released = client.post(f"/admin/disclosures/{row.id}/release", data={"csrf_token": token})
+    assert released.status_code == 200, released.text
+    assert released.headers["content-disposition"] == f'attachment; filename="disclosure-{row.id}.json"'
+    body = released.json()
+    assert body["disclosure"]["state"] == "released" and body["data"][0]["items"]
+    again = client.post(f"/admin/disclosures/{row.id}/release", data={"csrf_token": token})
+    assert again.status_code == 409 and "already released" in again.text
+
 
 def test_ret3_place_and_end_a_hold_from_the_console(client, instance):
     """RET-3: an operator who manages holds places a declared hold on a subject, sees it open, and ends it."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from vowkeep.policy.model import RecipientKind
 from vowkeep.sharing import disclosures as service
@@ -132,3 +132,23 @@ def deny(
     with page_errors(), instance.vault.transaction() as conn:
         service.deny(conn, vault=instance.vault, disclosure_id=disclosure_id, actor=user.caller.actor, reason=reason)
     return RedirectResponse("/admin/disclosures?done=denied", status_code=303)
+
+
+@router.post("/{disclosure_id}/release")
+def release(request: Request, disclosure_id: str, csrf_token: str = Form(""), user: ConsoleUser = Depends(reader)):
+    """Release an approved disclosure, once, as `POST /api/v1/disclosures/{id}/release` does: the data read through
+    the gate for the recipient comes back as a JSON file for the operator to hand over, and is kept by nobody."""
+    csrf.verify(request, csrf_token)
+    instance = request.app.state.instance
+    with page_errors(), instance.vault.transaction() as conn:
+        found = service.get_or_raise(conn, vault=instance.vault, disclosure_id=disclosure_id)
+        if found.requested_by != user.caller.actor.label:
+            require_approver(user)
+        found, data = service.release(conn, vault=instance.vault, disclosure_id=disclosure_id, actor=user.caller.actor)
+    return JSONResponse(
+        {"disclosure": found.as_dict(), "data": data},
+        headers={
+            "Content-Disposition": f'attachment; filename="disclosure-{found.id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
