@@ -8,7 +8,6 @@ site's own, and never relies on a third-party cookie.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import threading
@@ -184,7 +183,7 @@ async def track(request: Request):
         )
 
     try:
-        await asyncio.wrap_future(_writer(instance).submit(work))
+        await _writer(instance).run(work)
     except TrackingRefused as exc:
         return _error(exc.status, exc.code, exc.message)
     return Response(status_code=204)
