@@ -2,8 +2,9 @@
 
 A gated read is: the declaration's decision (purpose declares the category, the role serves the purpose), the
 subject's state, holds and consent, fetching and decrypting the item (AES-256-GCM under the subject's data key),
-and appending a MAC-chained audit record that is committed before the value is returned. The baseline reads the
-same row's ciphertext with Python's sqlite3 and nothing else.
+and a MAC-chained audit record that is durable before the value is returned (on SQLite it is written to the audit
+journal and folded into the chain in batches: the time of every fold is inside the measurement). The baseline reads
+the same row's ciphertext with Python's sqlite3 and nothing else.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def main() -> None:
     def timed(fn, subjects) -> float:
         start = time.perf_counter()
         fn(subjects)
+        vault.settle_audit()  # every record in the chain before the clock stops
         return rate(len(subjects), time.perf_counter() - start)
 
     def threaded(fn, threads: int) -> float:
@@ -60,18 +62,23 @@ def main() -> None:
             w.start()
         for w in workers:
             w.join()
+        vault.settle_audit()
         return rate(READS, time.perf_counter() - start)
 
     gated_standalone(order[:500])  # warm the key cache and the statement paths
+    vault.settle_audit()
     baseline = timed(raw_lookup, order)
     rows = []
     for name, value in (
         ("raw SQLite point lookup (baseline)", baseline),
         ("gated read, own unit of work (`read_now`), 1 thread", timed(gated_standalone, order)),
-        ("gated read, own unit of work, 4 threads (group commit)", threaded(gated_standalone, 4)),
+        ("gated read, own unit of work, 4 threads", threaded(gated_standalone, 4)),
         ("gated read inside a caller's transaction, 1 thread", timed(gated_in_unit_of_work, order[:5000])),
     ):
         rows.append([name, value, f"{1e6 / value:.1f}", f"{value / baseline:.1%}"])
     print(table(["operation", "reads/s", "µs per read", "vs raw"], rows))
-    print(f"\n{SUBJECTS:,} subjects, {READS:,} reads of one e-mail item each; SQLite WAL, synchronous=NORMAL.")
+    print(
+        f"\n{SUBJECTS:,} subjects, {READS:,} reads of one e-mail item each; SQLite WAL, synchronous=NORMAL; "
+        "every audit record folded into the chain inside the timing."
+    )
     instance.close()

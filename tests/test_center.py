@@ -37,6 +37,7 @@ def test_rig8_sign_in_with_the_code_from_the_mail_then_sign_out(client, instance
     dashboard = sign_in(client, instance, mail, ADA)
     assert dashboard.status_code == 200 and "The data we hold about you" in dashboard.text
     assert "Lovelace" in dashboard.text
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         row = conn.execute(select(center_sessions)).one()
         actions = list(conn.execute(select(audit_log.c.action)).scalars())
@@ -45,6 +46,7 @@ def test_rig8_sign_in_with_the_code_from_the_mail_then_sign_out(client, instance
     assert "center:sign-in" in actions
     post(client, "/center/sign-out", follow_redirects=False)
     assert "Send me a code" in client.get("/center").text
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         assert "center:sign-out" in list(conn.execute(select(audit_log.c.action)).scalars())
 

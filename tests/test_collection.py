@@ -233,6 +233,7 @@ def test_sec2_collection_needs_a_collect_scope(client, instance):
     denied = client.post("/api/v1/collect/inquiry", json={"email": "a@example.org", "message": "x"}, headers=headers)
     assert denied.status_code == 403
     assert denied.json()["rule"] == "api-key-scope"
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         last = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).first()
     assert (last.action, last.decision, last.rule) == ("collect", "deny", "api-key-scope")

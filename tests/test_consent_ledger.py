@@ -87,6 +87,7 @@ def test_use3_ledger_is_append_only_and_lists_the_current_state(client, instance
     # Never asked: opt-in purposes wait for a consent, opt-out ones run until an objection.
     assert current["contests"]["choice"] is None and current["contests"]["allows_processing"] is False
     assert current["marketing"]["choice"] is None and current["marketing"]["allows_processing"] is True
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         rows = conn.execute(select(consent_records).where(consent_records.c.subject_id == subject_id)).all()
         audited = conn.execute(

@@ -265,6 +265,7 @@ def test_sec3_audit_page_shows_the_chain_status(client, instance):
     sign_in(client, instance, "privacy_officer")
     page = client.get("/admin/audit")
     assert page.status_code == 200 and "<strong>Intact.</strong>" in page.text and "collect" in page.text
+    instance.vault.settle_audit()
     with instance.engine.begin() as conn:
         first = conn.execute(select(audit_log.c.seq).order_by(audit_log.c.seq)).scalars().first()
         conn.execute(update(audit_log).where(audit_log.c.seq == first).values(action="tampered"))

@@ -50,6 +50,7 @@ def test_demo_fills_the_instance_once_and_refuses_a_second_run(demo_instance, cl
     assert count(instance, traffic_daily) > 0
     assert count(instance, rights_requests) >= 8
     assert count(instance, holds) == 1 and count(instance, disclosures) == 1
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         states = dict(
             conn.execute(select(rights_requests.c.state, func.count()).group_by(rights_requests.c.state)).all()

@@ -44,6 +44,7 @@ def test_shr1_only_declared_recipients_categories_and_purposes(client, instance)
         assert refused.status_code == 403, (change, refused.text)
         assert refused.json()["rule"] == rule
     assert _register_rows(instance) == []
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         denials = (
             conn.execute(
@@ -89,6 +90,7 @@ def test_shr2_a_release_is_in_the_register_and_the_subject_sees_it(client, insta
     register_view = client.get("/api/v1/disclosures", headers=officer).json()["disclosures"]
     assert [d["id"] for d in register_view] == [entry["id"]]
     assert client.get("/api/v1/disclosures", headers=operator_headers(client, instance, "marketer")).status_code == 403
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         audited = conn.execute(
             select(audit_log).where(audit_log.c.action == "disclose", audit_log.c.decision == "allow")
@@ -147,6 +149,7 @@ def test_shr4_a_legal_request_is_released_only_after_another_operator_approves(c
     assert client.post(f"/api/v1/disclosures/{disclosure_id}/approve", headers=support).status_code == 403
     assert client.post(f"/api/v1/disclosures/{disclosure_id}/approve", headers=client.service).status_code == 403
     # Nothing of the subject was read while it waited.
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         reads = conn.execute(select(audit_log).where(audit_log.c.action == "disclose")).all()
     assert reads == []

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.postgres
 
 
 def _last_audit(instance):
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         return conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).first()
 

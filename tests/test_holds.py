@@ -68,6 +68,7 @@ def test_ret3_a_hold_isolates_its_items_for_its_own_purpose_only(client, instanc
     assert {i["field"] for i in allowed.json()["items"]} == {"email", "first_name", "last_name", "phone"}
     listed = client.get("/api/v1/holds", params={"subject_id": subject_id}, headers=officer).json()["holds"]
     assert [h["id"] for h in listed] == [hold["id"]]
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         record = conn.execute(select(audit_log).where(audit_log.c.action == "hold")).one()
     assert (record.actor, record.subject_id, record.purpose) == ("operator:olga", subject_id, "fraud_prevention")
@@ -114,6 +115,7 @@ def test_ret3_rig3_held_items_outlive_erasure_then_go_with_the_key_when_the_hold
     Worker(instance).run_until_idle()
     assert _fields(instance, subject_id) == set()
     assert not instance.keystore.has_data_key(subject_id)
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         rules = set(
             conn.execute(
@@ -145,6 +147,7 @@ def test_ret3_ending_a_hold_early_deletes_what_nothing_else_keeps(client, instan
     assert client.delete(f"/api/v1/holds/{legal['id']}", headers=officer).status_code == 200
     Worker(instance).run_until_idle()
     assert _fields(instance, asker) == set()
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         state = conn.execute(select(subjects.c.state).where(subjects.c.id == asker)).scalar_one()
         ends = conn.execute(select(audit_log).where(audit_log.c.action == "hold-end")).all()

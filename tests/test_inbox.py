@@ -86,6 +86,7 @@ def test_ntc3_a_public_question_is_tracked_until_answered_and_the_answer_is_mail
     received = mails_to(mail, "grace@example.org")
     assert len(received) == 1 and received[0]["Subject"] == "Our answer to your privacy complaint"
     assert ANSWER in received[0].get_content() and inquiry_id in received[0].get_content()
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         actions = list(conn.execute(select(audit_log.c.action, audit_log.c.actor)))
     assert ("inquiry:open", "system:center") in actions

@@ -31,6 +31,7 @@ def _fresh_report_limit():
 
 
 def _counts(instance) -> dict[str, int]:
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         return {
             t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
@@ -192,6 +193,7 @@ def test_min2_an_operator_report_deactivates_at_once_and_erases_promptly(client,
     assert read.status_code == 403 and read.json()["rule"] == "subject-deactivated"
     Worker(instance).run_until_idle()
     assert _state(instance, subject_id) == "erased" and not instance.keystore.has_data_key(subject_id)
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         assert conn.execute(select(items).where(items.c.subject_id == subject_id)).first() is None
         actions = conn.execute(

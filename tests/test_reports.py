@@ -59,6 +59,7 @@ def test_shr3_an_advertiser_gets_grouped_counts_with_small_groups_suppressed(cli
     assert (report["recipient"], report["purpose"], report["source"]) == ("ad_companies", "advertising", "traffic")
     one_day = client.get("/api/v1/reports/visits_by_country", params={"since": "2026-06-02"}, headers=key).json()
     assert one_day["groups"] == [] and one_day["groups_suppressed"] == 4
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         runs = conn.execute(select(report_runs).order_by(report_runs.c.id)).all()
         audited = conn.execute(select(audit_log).where(audit_log.c.action == "report")).all()
@@ -100,6 +101,7 @@ def test_shr3_no_row_level_access_exists_for_an_aggregate_only_recipient(client,
             conn, actor=Actor.system("export"), purpose="advertising", subject_id=subject_id, recipient="ad_companies"
         )
     assert denied.value.rule == "aggregate-only"
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         record = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).one()
     assert (record.decision, record.rule, record.subject_id) == ("deny", "aggregate-only", subject_id)
@@ -155,6 +157,7 @@ def test_shr3_noise_spends_the_budget_until_runs_are_refused(tmp_path, sample_po
             )
             listed = client.get("/api/v1/reports", headers=key).json()["reports"]
             assert listed[0]["budget"]["remaining"] == 0.0
+        instance.vault.settle_audit()
         with instance.engine.connect() as conn:
             assert len(conn.execute(select(report_runs)).all()) == 2
             refusal = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).one()
@@ -243,6 +246,7 @@ def test_shr3_item_reports_count_subjects_the_purpose_may_use(tmp_path, sample_p
         body = response.json()
         assert body["groups"] == [{"user.demographic.date_of_birth:year": "1990", "subjects": 12}]
         assert body["groups_suppressed"] == 1
+        instance.vault.settle_audit()
         with instance.engine.connect() as conn:
             reads = conn.execute(
                 select(audit_log).where(audit_log.c.actor == "system:reports", audit_log.c.action == "read")

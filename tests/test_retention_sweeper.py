@@ -99,6 +99,7 @@ def test_ret1_items_go_a_period_after_their_event_and_not_before(client, instanc
     assert _fields(instance, asker) == set()
     assert _state(instance, asker) == "erased" and _state(instance, customer) == "active"
     assert not instance.keystore.has_data_key(asker) and instance.keystore.has_data_key(customer)
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         records = conn.execute(
             select(audit_log).where(audit_log.c.actor == "system:sweeper").order_by(audit_log.c.seq)
@@ -225,6 +226,7 @@ def test_ret1_anonymised_items_leave_only_a_generalised_count(client, instance):
     assert kept[("user.contact.email", "*")] == (month, 1)
     assert kept[("user.name.first", "*")] == (month, 1)
     assert not any("Ada" in v or "example.org" in v for _, v in kept)
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         actions = set(conn.execute(select(audit_log.c.action).where(audit_log.c.actor == "system:sweeper")).scalars())
     assert actions == {"anonymise", "close"}

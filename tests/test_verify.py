@@ -132,6 +132,7 @@ def test_tool3_a_clean_instance_with_real_data_conforms(cli, instance, populated
         assert "the data database's files not applicable (on postgresql" in plaintext
         assert "the key store's files (keys.db" in plaintext
     # Each run that decrypted values says so in the audit log.
+    instance.vault.settle_audit()
     with instance.engine.connect() as conn:
         scans = conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "verify:scan")).scalars().all()
     assert len(scans) == 2 and scans[0]["items"] > 0
@@ -139,6 +140,7 @@ def test_tool3_a_clean_instance_with_real_data_conforms(cli, instance, populated
 
 def test_tool3_sec3_a_tampered_audit_record_is_caught(cli, instance, populated):
     """TOOL-3, SEC-3: an edited audit record breaks the chain; verify names the record."""
+    instance.vault.settle_audit()
     with instance.engine.begin() as conn:
         conn.execute(update(audit_log).where(audit_log.c.seq == 3).values(actor="operator:nobody"))
     result, report = report_of(cli, instance)
@@ -212,6 +214,7 @@ def test_tool3_col1_an_item_of_a_category_its_purposes_do_not_declare_is_caught(
 def test_tool3_use3_a_read_without_consent_at_that_moment_is_caught(cli, instance, populated):
     """TOOL-3, USE-3: the consent behind a read for an opt-in purpose is dropped from the ledger; the audit log's
     read no longer has a consent at its moment."""
+    instance.vault.settle_audit()
     with instance.engine.begin() as conn:
         conn.execute(
             delete(consent_records).where(
@@ -437,6 +440,7 @@ def test_tool3_the_console_shows_the_same_report(client, instance, populated):
     assert page.status_code == 200 and "The instance conforms to its declaration." in page.text
     assert '<a href="/admin/conformance" aria-current="page">Conformance</a>' in page.text
     assert page.text.count("<strong>PASS</strong>") == 9 and "<strong>N/A</strong>" in page.text
+    instance.vault.settle_audit()
     with instance.engine.begin() as conn:
         conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(categories="user.<b>x</b>"))
         conn.execute(

@@ -21,6 +21,7 @@ def verify(data_dir: Path | None = DATA_DIR_OPTION) -> None:
 
     instance = open_or_exit(data_dir)
     try:
+        instance.vault.settle_audit()
         with instance.engine.connect() as conn:
             report = verify_chain(
                 conn, instance.keystore.system_key("audit-chain"), checkpoint=instance.keystore.last_audit_checkpoint()
@@ -57,6 +58,7 @@ def touched(
     start, end = _moment(since, "since"), _moment(until, "until")
     instance = open_or_exit(data_dir)
     try:
+        instance.vault.settle_audit()
         with instance.engine.connect() as conn:
             report = touched_by(conn, actor=actor, since=start, until=end)
     finally:

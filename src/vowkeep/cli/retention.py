@@ -78,6 +78,13 @@ def backup(
     settings = settings_from(data_dir)
     if settings.is_sqlite and not Path(settings.database_url.removeprefix("sqlite:///")).exists():
         fail(f"{settings.data_dir} holds no vowkeep instance; run `vowkeep init` first")
+    if settings.is_sqlite:
+        # Reads recorded in the audit journal but not yet in the chain go into the snapshot too.
+        instance = open_or_exit(data_dir)
+        try:
+            instance.vault.settle_audit()
+        finally:
+            instance.close()
     try:
         result = run_backup(settings.database_url, to, force=force)
     except BackupError as exc:

@@ -8,6 +8,7 @@ values do not linger in free pages.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +53,7 @@ def _configure_sqlite(engine: Engine, synchronous: str | None) -> None:
     mode = (synchronous or os.environ.get("VOWKEEP_SQLITE_SYNCHRONOUS") or "NORMAL").upper()
     if mode not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ValueError(f"VOWKEEP_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {mode!r}")
+    engine.vowkeep_synchronous = mode  # what the audit journal beside the database must match
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -66,6 +68,30 @@ def _configure_sqlite(engine: Engine, synchronous: str | None) -> None:
     def _on_begin(conn: Connection):
         # Straight to the driver: exec_driver_sql would cost ten times what SQLite needs for this.
         conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine (None for PostgreSQL and in-memory databases)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    return Path(engine.url.database)
+
+
+def durable_writes(engine: Engine) -> bool:
+    """Whether commits on this SQLite engine reach the disk before they return (synchronous FULL or EXTRA)."""
+    return getattr(engine, "vowkeep_synchronous", "NORMAL") in ("FULL", "EXTRA")
+
+
+def read_connection(engine: Engine) -> sqlite3.Connection:
+    """A plain sqlite3 connection to the engine's database that can only read, in autocommit mode: each statement
+    sees the latest committed state and takes no lock a writer would wait for (WAL)."""
+    path = sqlite_file(engine)
+    if path is None:
+        raise ValueError("read connections are for SQLite database files")
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA query_only=ON")
+    return conn
 
 
 def is_sqlite(conn_or_engine) -> bool:

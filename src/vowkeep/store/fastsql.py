@@ -23,6 +23,14 @@ class FastSQL:
         self.sqlite = conn.dialect.name == "sqlite"
         self.cursor = conn.connection.dbapi_connection.cursor()
 
+    @classmethod
+    def over(cls, dbapi_connection, *, sqlite: bool) -> FastSQL:
+        """Prepared SQL on a plain DB-API connection (a read-only SQLite connection outside SQLAlchemy)."""
+        fast = cls.__new__(cls)
+        fast.sqlite = sqlite
+        fast.cursor = dbapi_connection.cursor()
+        return fast
+
     def sql(self, text: str) -> str:
         return text if self.sqlite else _pg(text)
 

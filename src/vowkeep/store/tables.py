@@ -163,6 +163,23 @@ audit_log = Table(
     Index(None, "subject_id"),
 )
 
+# How far the SQLite audit journal (vault/journal.py) has been folded into audit_log: the journal file's epoch and
+# the position after the last folded line, and each writing process's last folded record number.
+audit_journal_state = Table(
+    "audit_journal_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("epoch", String(32), nullable=False),
+    Column("position", BigInteger, nullable=False),
+)
+
+audit_journal_writers = Table(
+    "audit_journal_writers",
+    metadata,
+    Column("writer", String(32), primary_key=True),
+    Column("last_n", BigInteger, nullable=False),
+)
+
 operators = Table(
     "operators",
     metadata,

@@ -11,12 +11,11 @@ Records name actors, purposes, subjects and categories — never values.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
 
@@ -26,6 +25,26 @@ from vowkeep.store.tables import audit_log
 
 GENESIS = b"\x00" * 32
 AUDIT_KEY_NAME = "audit-chain"
+# Records the audit journal (vault/journal.py) folds in when lines of it were altered or removed before the fold.
+JOURNAL_ACTION = "audit-journal"
+
+
+def _journal_problem(row) -> str:
+    detail = row.detail or {}
+    if row.rule == "journal-gap":
+        missing, writer = detail.get("missing", "?"), detail.get("writer", "?")
+        return f"{missing} record(s) of writer {writer} were removed from the audit journal"
+    return f"{detail.get('lines', '?')} line(s) of the audit journal were altered and could not be authenticated"
+
+
+_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def at_text(at: datetime) -> str:
+    """A record's time as its canonical content holds it: UTC, naive, to the microsecond."""
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return at.isoformat(timespec="microseconds")[:26]  # without the "+00:00" (one call: this is on every read)
 
 
 def _canonical(
@@ -40,18 +59,13 @@ def _canonical(
     rule: str,
     detail: dict,
 ) -> bytes:
-    at_text = at.replace(tzinfo=None).isoformat(timespec="microseconds")
-    return json.dumps(
-        [seq, at_text, actor, action, purpose, subject_id, categories, decision, rule, detail],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
+    return _encoder.encode(
+        [seq, at_text(at), actor, action, purpose, subject_id, categories, decision, rule, detail]
     ).encode()
 
 
 def mac_of(key: bytes, prev_mac: bytes, canonical: bytes) -> bytes:
-    return hmac.new(key, prev_mac + canonical, hashlib.sha256).digest()
+    return hmac.digest(key, prev_mac + canonical, "sha256")
 
 
 _LAST = "SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1"
@@ -85,6 +99,26 @@ def append(
     A connection that holds the write lock across many appends (group commit) may keep the chain's head in
     `conn.info[HEAD_CACHE]` for the length of its transaction, saving a query per record.
     """
+    cats = ",".join(sorted(set(categories)))
+    record = (at_text(clock.now()), actor, action, purpose, subject_id, cats, decision, rule, detail or {})
+    return append_many(conn, key, [record], fast=fast)
+
+
+def append_many(
+    conn: Connection,
+    key: bytes,
+    records: list[tuple],
+    *,
+    fast: FastSQL | None = None,
+    tails: list[bytes | None] | None = None,
+) -> int:
+    """Append records in order, with one statement; returns the last sequence number.
+
+    Each record is (at as `at_text` writes it, actor, action, purpose, subject id, categories joined by commas,
+    decision, rule, detail): records folded in from the audit journal keep the time of their access. A record's
+    `tails` entry, when given, is its canonical encoding without the leading `[seq,` (the journal already wrote
+    it), which saves encoding it again.
+    """
     fast = fast or FastSQL(conn)
     cache = conn.info.get(HEAD_CACHE)
     head = cache.get("head") if cache is not None else None
@@ -93,15 +127,23 @@ def append(
             fast.run("SELECT pg_advisory_xact_lock(?)", (_CHAIN_LOCK,))
         row = fast.one(_LAST, ())
         head = (row[0], bytes(row[1])) if row else (0, GENESIS)
-    seq = head[0] + 1
-    at = clock.now()
-    cats = ",".join(sorted(set(categories)))
-    detail = detail or {}
-    mac = mac_of(key, head[1], _canonical(seq, at, actor, action, purpose, subject_id, cats, decision, rule, detail))
-    fast.run(
-        _INSERT,
-        (seq, fast.time_in(at), actor, action, purpose, subject_id, cats, decision, rule, fast.json_in(detail), mac),
-    )
+    seq, mac = head
+    rows = []
+    for index, (at, actor, action, purpose, subject_id, cats, decision, rule, detail) in enumerate(records):
+        seq += 1
+        tail = tails[index] if tails is not None else None
+        if tail is None:
+            canonical = _encoder.encode([seq, at, actor, action, purpose, subject_id, cats, decision, rule, detail])
+            mac = mac_of(key, mac, canonical.encode())
+        else:
+            mac = mac_of(key, mac, b"[%d," % seq + tail)
+        stored_at = at.replace("T", " ") if fast.sqlite else datetime.fromisoformat(at).replace(tzinfo=UTC)
+        stored_detail = fast.json_in(detail)
+        rows.append((seq, stored_at, actor, action, purpose, subject_id, cats, decision, rule, stored_detail, mac))
+    if len(rows) == 1:
+        fast.run(_INSERT, rows[0])
+    else:
+        fast.cursor.executemany(fast.sql(_INSERT), rows)
     if cache is not None:
         cache["head"] = (seq, mac)
     return seq
@@ -146,6 +188,9 @@ def verify(conn: Connection, key: bytes, *, checkpoint: tuple[int, bytes] | None
             )
             if not hmac.compare_digest(mac_of(key, prev_mac, canonical), row.mac):
                 return ChainReport(False, count, row.seq, f"record {row.seq} was altered or moved")
+            if row.action == JOURNAL_ACTION and row.decision == "deny":
+                # The chain is intact, but records were lost or altered in the journal before they entered it.
+                return ChainReport(False, count, row.seq, f"record {row.seq} notes that {_journal_problem(row)}")
             prev_mac = row.mac
             last_seq = row.seq
             expected_seq += 1

@@ -12,6 +12,7 @@ transaction rolls back, and keys are destroyed only after an erasure has committ
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -27,6 +28,7 @@ from vowkeep import clock
 from vowkeep.consent import ledger
 from vowkeep.policy.model import CollectionPoint, ConsentMode, MessageKind, Policy
 from vowkeep.policy.taxonomy import covers
+from vowkeep.store.engine import durable_writes, read_connection, sqlite_file
 from vowkeep.store.fastsql import FastSQL
 from vowkeep.store.tables import (
     blind_index,
@@ -44,7 +46,18 @@ from vowkeep.vault.crypto import DecryptionError, item_ad, seal, unseal
 from vowkeep.vault.decisions import SUBJECT_RIGHTS, Decision, GateDenied, allow, decide_declared, deny
 from vowkeep.vault.groupcommit import GroupCommit
 from vowkeep.vault.intake import CleanSubmission
+from vowkeep.vault.journal import AuditJournal, journal_path
 from vowkeep.vault.keystore import KeyStore
+
+log = logging.getLogger("vowkeep.vault")
+# How long the journal's folder waits after a record before folding, so that records gather into one transaction.
+# The fold thread folds this long after the first record it has not folded; a reader folds a batch this large.
+FOLD_DELAY_SECONDS = 0.2
+FOLD_BATCH = 256
+_OPEN_HOLDS_SQL = (
+    "SELECT id, hold_key, purpose, categories, reason, ends_at FROM holds"
+    " WHERE subject_id = ? AND released_at IS NULL AND ends_at > ?"
+)
 
 # The subject's state, whether any hold is open on it, and its items, in one round trip.
 _SUBJECT_ITEMS_SQL = (
@@ -52,16 +65,27 @@ _SUBJECT_ITEMS_SQL = (
     " i.id, i.category, i.field, i.collection_point, i.purposes, i.policy_version, i.source, i.collected_at,"
     " i.updated_at, i.ciphertext FROM subjects s LEFT JOIN items i ON i.subject_id = s.id{only} WHERE s.id = ?"
 )
-_subject_items_sql: dict[int, str] = {}
+_subject_items_sql: dict[tuple[int, bool], str] = {}
 
 
-def _subject_items(count: int) -> str:
+def _subject_items(count: int, sqlite: bool) -> str:
     """The query, limited to `count` requested categories (each matching itself and its descendants)."""
-    text = _subject_items_sql.get(count)
+    text = _subject_items_sql.get((count, sqlite))
     if text is None:
-        only = " AND (" + " OR ".join(["i.category = ? OR i.category LIKE ?"] * count) + ")" if count else ""
-        text = _subject_items_sql[count] = _SUBJECT_ITEMS_SQL.format(only=only)
+        # On SQLite a descendant of `a.b` sorts between `a.b.` and `a.b/` ('/' follows '.' in its binary
+        # collation). Not LIKE there: SQLite prepares a statement again each time a LIKE pattern is bound, which
+        # tripled the cost of this query. PostgreSQL's collations may ignore punctuation, so it keeps LIKE, whose
+        # `_` wildcard may match a few rows too many: the exact `covers` filter of the gate drops them.
+        one = "i.category = ? OR " + ("(i.category > ? AND i.category < ?)" if sqlite else "i.category LIKE ?")
+        only = " AND (" + " OR ".join([one] * count) + ")" if count else ""
+        text = _subject_items_sql[(count, sqlite)] = _SUBJECT_ITEMS_SQL.format(only=only)
     return text
+
+
+def _category_params(categories: Iterable[str], sqlite: bool) -> list[str]:
+    if sqlite:
+        return [p for c in categories for p in (c, c + ".", c + "/")]
+    return [p for c in categories for p in (c, c + ".%")]
 
 
 @dataclass(slots=True)
@@ -181,6 +205,22 @@ class Vault:
         self._decide = lru_cache(maxsize=4096)(self._decide_uncached)
         self._loader: Callable[[Connection], PolicyState | None] | None = None
         self._group = GroupCommit(engine, prepare=self._mark_unit_of_work, flush_denials=self._flush_denials)
+        # On SQLite, records that change no data (reads, look-ups, denials) go to the audit journal (see journal.py).
+        database_file = sqlite_file(engine)
+        self.journal = (
+            AuditJournal(journal_path(database_file), lambda: self._audit_key, sync=durable_writes(engine))
+            if database_file is not None
+            else None
+        )
+        if self.journal is not None:
+            self.journal.on_append = self._want_fold
+        self._readers = threading.local()
+        self._reader_connections: list = []
+        self._fold_lock = threading.Lock()
+        self._fold_wanted = threading.Event()
+        self._folder: threading.Thread | None = None
+        self._closing = False
+        self._closed = threading.Event()
 
     # --- the declaration in force ------------------------------------------------------------
 
@@ -231,7 +271,104 @@ class Vault:
         conn.info["after_commit"] = []
 
     def close(self) -> None:
+        """Stop the journal's folder, fold what is left (best effort: any later process folds it otherwise)."""
+        self._closing = True
+        self._closed.set()
+        self._fold_wanted.set()
+        if self._folder is not None:
+            self._folder.join(timeout=10)
+        if self.journal is not None:
+            try:
+                self.settle_audit()
+            except Exception as exc:  # the records stay in the journal, durable, for the next fold
+                log.warning("the audit journal was not folded on close: %s", exc)
+            self.journal.close()
+        with self._lock:
+            for conn in self._reader_connections:
+                conn.close()
+            self._reader_connections.clear()
         self._group.close()
+
+    # --- the audit journal ----------------------------------------------------------------------
+
+    def settle_audit(self) -> int:
+        """Fold the audit journal into the chain now; returns how many records went in.
+
+        Call it before reading `audit_log`, and never while this thread holds a write transaction on the data
+        database (the fold needs SQLite's write lock).
+        """
+        journal = self.journal
+        if journal is None or not journal.may_have_pending():
+            return 0
+        with self._fold_lock:
+            return self._fold(journal)
+
+    def _fold(self, journal: AuditJournal) -> int:
+        try:
+            with self.engine.begin() as conn:
+                folded = journal.fold(conn, self._audit_key)
+        except BaseException:
+            journal.forget_folded()
+            raise
+        journal.rotate_if_large()
+        return folded
+
+    def _fold_batch(self, journal: AuditJournal) -> None:
+        """A reader that has journalled a batch folds it itself, between two reads: cheaper than waking the fold
+        thread, which would contend with the readers for the interpreter lock. Skipped if a fold is running."""
+        if journal.unfolded >= FOLD_BATCH and self._fold_lock.acquire(blocking=False):
+            try:
+                self._fold(journal)
+            except Exception as exc:  # the read itself is done and journalled; the fold thread retries
+                log.warning("folding the audit journal failed, will retry: %s", exc)
+            finally:
+                self._fold_lock.release()
+
+    def _want_fold(self) -> None:
+        if self._fold_wanted.is_set():
+            return
+        self._fold_wanted.set()
+        if self._folder is None and not self._closing:
+            with self._lock:
+                if self._folder is None:
+                    self._folder = threading.Thread(target=self._fold_loop, name="vowkeep-audit-fold", daemon=True)
+                    self._folder.start()
+
+    def _fold_loop(self) -> None:
+        while True:
+            self._fold_wanted.wait()
+            # Let records gather for a moment (close() cuts it short and folds what is left itself).
+            if self._closing or self._closed.wait(FOLD_DELAY_SECONDS):
+                return
+            self._fold_wanted.clear()
+            try:
+                self.settle_audit()
+            except Exception as exc:  # retried at the next record, by the worker's checkpoint, or by any reader
+                log.warning("folding the audit journal failed, will retry: %s", exc)
+
+    def _note(self, conn: Connection | None, entry: dict) -> None:
+        """A record that changes no data (a denial): into the journal, or kept to go in with the unit of work."""
+        if self.journal is not None:
+            self.journal.append(**entry)
+        else:
+            conn.info["denials"].append(entry)
+
+    def _record_access(self, conn: Connection | None, fast: FastSQL, entry: dict) -> None:
+        """The record of an allowed read or look-up: durable before the caller gets anything (SEC-3)."""
+        if self.journal is not None:
+            self.journal.append(**entry)
+        else:
+            audit.append(conn, self._audit_key, fast=fast, **entry)
+
+    def _reader(self) -> FastSQL:
+        """This thread's read-only connection to the SQLite database, for standalone reads."""
+        fast = getattr(self._readers, "fast", None)
+        if fast is None:
+            conn = read_connection(self.engine)
+            with self._lock:
+                self._reader_connections.append(conn)
+            fast = self._readers.fast = FastSQL.over(conn, sqlite=True)
+        return fast
 
     @contextmanager
     def transaction(self, *, connection: Connection | None = None) -> Iterator[Connection]:
@@ -294,8 +431,11 @@ class Vault:
             **fields,
         )
 
-    def _refuse(self, conn: Connection, actor: Actor, action: str, purpose, subject_id, decision: Decision, **detail):
-        conn.info["denials"].append(
+    def _refuse(
+        self, conn: Connection | None, actor: Actor, action: str, purpose, subject_id, decision: Decision, **detail
+    ):
+        self._note(
+            conn,
             dict(
                 actor=actor.label,
                 action=action,
@@ -305,7 +445,7 @@ class Vault:
                 subject_id=subject_id,
                 categories=decision.categories,
                 detail={"reason": decision.reason, **detail},
-            )
+            ),
         )
         raise GateDenied(decision)
 
@@ -353,6 +493,10 @@ class Vault:
         ).all()
         return [ActiveHold(r.id, r.hold_key, r.purpose, tuple(r.categories.split()), r.reason, r.ends_at) for r in rows]
 
+    def _active_holds_fast(self, fast: FastSQL, subject_id: str) -> list[ActiveHold]:
+        rows = fast.all(_OPEN_HOLDS_SQL, (subject_id, fast.time_in(clock.now())))
+        return [ActiveHold(r[0], r[1], r[2], tuple(r[3].split()), r[4], fast.time_out(r[5])) for r in rows]
+
     def _decide_subject(
         self, conn: Connection, *, purpose: str, subject_id: str, state: str, held_categories: list[str], fast=None
     ) -> Decision | None:
@@ -389,21 +533,81 @@ class Vault:
         recipient: str | None = None,
         action: str = "read",
     ) -> list[ItemValue]:
-        """Decrypt the subject's items of `categories` (default: all the purpose declares) for `purpose`.
-
-        This is the hottest path in vowkeep: it runs prepared SQL on the connection's own cursor (same transaction).
+        """Decrypt the subject's items of `categories` (default: all the purpose declares) for `purpose`, inside
+        the caller's unit of work. The record of the read is durable before this returns, whatever the unit of
+        work does next (in the audit journal on SQLite; on PostgreSQL in the transaction, which the caller commits).
         """
         self._require_uow(conn)
-        fast = FastSQL(conn)
+        return self._read(
+            FastSQL(conn),
+            conn,
+            actor=actor,
+            purpose=purpose,
+            subject_id=subject_id,
+            categories=categories,
+            recipient=recipient,
+            action=action,
+        )
+
+    def read_now(
+        self,
+        *,
+        actor: Actor,
+        purpose: str,
+        subject_id: str,
+        categories: Iterable[str] | None = None,
+        recipient: str | None = None,
+    ) -> list[ItemValue]:
+        """A gated read as its own unit of work; returns only once its audit record is durable.
+
+        On SQLite it reads on this thread's read-only connection and journals its record; on PostgreSQL
+        concurrent reads share one commit (see `groupcommit`). Never call it inside `transaction()`: on SQLite
+        the two could wait for each other.
+        """
+        if self.journal is not None:
+            self.refresh_if_due()
+            values = self._read(
+                self._reader(),
+                None,
+                actor=actor,
+                purpose=purpose,
+                subject_id=subject_id,
+                categories=categories,
+                recipient=recipient,
+                action="read",
+            )
+            self._fold_batch(self.journal)
+            return values
+
+        def work(conn: Connection) -> list[ItemValue]:
+            self._maybe_refresh(conn)
+            return self.read(
+                conn, actor=actor, purpose=purpose, subject_id=subject_id, categories=categories, recipient=recipient
+            )
+
+        return self._group.run(work)
+
+    def _read(
+        self,
+        fast: FastSQL,
+        conn: Connection | None,
+        *,
+        actor: Actor,
+        purpose: str,
+        subject_id: str,
+        categories: Iterable[str] | None,
+        recipient: str | None,
+        action: str,
+    ) -> list[ItemValue]:
+        """The gated read itself, on prepared SQL (the hottest path in vowkeep). `conn` is None on a read-only
+        connection, where every record goes to the journal."""
         requested = tuple(sorted(set(categories))) if categories is not None else None
-        # Fetch only the requested categories and their descendants. LIKE treats `_` in a key as a wildcard, so
-        # it may match a few rows too many; the exact `covers` filter below drops them.
-        params = [p for c in requested or () for p in (c, c + ".%")]
-        rows = fast.all(_subject_items(len(requested or ())), (*params, subject_id))
+        only = requested or ()
+        rows = fast.all(_subject_items(len(only), fast.sqlite), (*_category_params(only, fast.sqlite), subject_id))
         if not rows:
             raise SubjectNotFound(subject_id)
         state, hold_count = rows[0][0], rows[0][1]
-        held = self.active_holds(conn, subject_id) if hold_count else []
+        held = self._active_holds_fast(fast, subject_id) if hold_count else []
         stored = [_StoredItem(*row[2:]) for row in rows if row[2] is not None]
         declared = self.policy.purpose_by_key.get(purpose)
         if requested is None:
@@ -459,43 +663,21 @@ class Vault:
                     reason = f"{', '.join(outside)} is held: only its hold's purpose may use it"
                     self._refuse(conn, actor, action, purpose, subject_id, deny("held", reason, asked))
         values = self._decrypt(subject_id, wanted, fast)
-        audit.append(
+        self._record_access(
             conn,
-            self._audit_key,
-            actor=actor.label,
-            action=action,
-            decision="allow",
-            rule="allowed",
-            purpose=purpose,
-            subject_id=subject_id,
-            categories=[v.category for v in values] or asked,
-            detail={"items": len(values), **({"recipient": recipient} if recipient else {})},
-            fast=fast,
+            fast,
+            dict(
+                actor=actor.label,
+                action=action,
+                decision="allow",
+                rule="allowed",
+                purpose=purpose,
+                subject_id=subject_id,
+                categories=[v.category for v in values] or asked,
+                detail={"items": len(values), **({"recipient": recipient} if recipient else {})},
+            ),
         )
         return values
-
-    def read_now(
-        self,
-        *,
-        actor: Actor,
-        purpose: str,
-        subject_id: str,
-        categories: Iterable[str] | None = None,
-        recipient: str | None = None,
-    ) -> list[ItemValue]:
-        """A gated read as its own unit of work, group-committed with concurrent ones (see `groupcommit`).
-
-        Returns only once the audit record of the read is committed. Never call it inside `transaction()`:
-        on SQLite the two would wait for the same write lock.
-        """
-
-        def work(conn: Connection) -> list[ItemValue]:
-            self._maybe_refresh(conn)
-            return self.read(
-                conn, actor=actor, purpose=purpose, subject_id=subject_id, categories=categories, recipient=recipient
-            )
-
-        return self._group.run(work)
 
     def _decrypt(self, subject_id: str, rows, fast: FastSQL | None = None) -> list[ItemValue]:
         if not rows:
@@ -541,16 +723,18 @@ class Vault:
                 .distinct()
             ).scalars()
         )
-        audit.append(
+        self._record_access(
             conn,
-            self._audit_key,
-            actor=actor.label,
-            action="lookup",
-            decision="allow",
-            rule="allowed",
-            purpose=purpose,
-            categories=[category],
-            detail={"matches": len(found)},
+            FastSQL(conn),
+            dict(
+                actor=actor.label,
+                action="lookup",
+                decision="allow",
+                rule="allowed",
+                purpose=purpose,
+                categories=[category],
+                detail={"matches": len(found)},
+            ),
         )
         return found
 

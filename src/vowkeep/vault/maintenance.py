@@ -11,6 +11,7 @@ def checkpoint_audit(instance, job) -> None:
     """Record the audit chain's head in the key store, so a truncated log tail is detected (SEC-3)."""
     from vowkeep.store import jobs
 
+    instance.vault.settle_audit()  # the head to anchor includes the reads waiting in the audit journal
     with instance.engine.begin() as conn:
         head = conn.execute(select(audit_log.c.seq, audit_log.c.mac).order_by(audit_log.c.seq.desc()).limit(1)).first()
         if head is not None:

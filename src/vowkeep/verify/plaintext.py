@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from vowkeep.store.keystore_tables import keystore_metadata
 from vowkeep.store.tables import metadata
 from vowkeep.vault.inspect import DOES_NOT_DECRYPT, open_items, record_scan
+from vowkeep.vault.journal import journal_path
 from vowkeep.verify.context import Context
 from vowkeep.verify.result import CheckResult, Finding, outcome, plural
 
@@ -193,13 +194,15 @@ def _scan_tables(engine: Engine, tables, needles: Needles, findings: list[Findin
 
 
 def sqlite_files(engine: Engine) -> list[Path]:
-    """The files of a SQLite database: the database, its WAL and shared memory, a rollback journal."""
+    """The files of a SQLite database: the database, its WAL and shared memory, a rollback journal, and the audit
+    journal beside it."""
     if engine.dialect.name != "sqlite":
         return []
     database = make_url(str(engine.url)).database
     if not database or database == ":memory:":
         return []
-    return [p for p in (Path(database + s) for s in SQLITE_SUFFIXES) if p.exists()]
+    candidates = [Path(database + s) for s in SQLITE_SUFFIXES] + [journal_path(database)]
+    return [p for p in candidates if p.exists()]
 
 
 def _scan_files(paths: list[Path], needles: Needles, findings: list[Finding]) -> int:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import asynccontextmanager
-from types import SimpleNamespace
 
-from fastapi import FastAPI, Request
-from starlette.datastructures import MutableHeaders
+from fastapi import FastAPI
 
 from vowkeep import __version__
 from vowkeep.instance import Instance
@@ -97,8 +95,9 @@ def create_app(instance: Instance, *, run_worker: bool = False) -> FastAPI:
 class RequestLog:
     """Security headers on every response and one log line per request, as plain ASGI middleware.
 
-    (Starlette's `@app.middleware("http")` costs several times a small endpoint such as the tracking beacon.)
-    The path is logged without its query string: queries such as ?email= carry personal data.
+    (Starlette's `@app.middleware("http")` costs several times a small endpoint such as the tracking beacon, so
+    the headers are added to the raw header list of the response.) The path is logged without its query string:
+    queries such as ?email= carry personal data.
     """
 
     def __init__(self, app):
@@ -115,19 +114,20 @@ class RequestLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                security_headers(None, SimpleNamespace(headers=MutableHeaders(scope=message)))
+                message["headers"] = with_security_headers(message.get("headers") or [])
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            log.info(
-                "%s %s %s %.1fms",
-                scope["method"],
-                loggable_path(scope["path"]),
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "%s %s %s %.1fms",
+                    scope["method"],
+                    loggable_path(scope["path"]),
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                )
 
 
 # Paths that carry a secret (a signed one-click unsubscribe token): logged with the secret replaced.
@@ -148,11 +148,18 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def security_headers(request: Request | None, response) -> None:
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    if headers.get("content-type", "").startswith("text/html"):
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Cache-Control", "no-store")
+_EVERY_RESPONSE = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
+_HTML_RESPONSE = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+)
+
+
+def with_security_headers(headers) -> list:
+    """The response's raw headers plus the security headers it does not set itself (HTML pages get more)."""
+    present = {bytes(name).lower(): value for name, value in headers}
+    added = list(headers)
+    wanted = _EVERY_RESPONSE + (_HTML_RESPONSE if present.get(b"content-type", b"").startswith(b"text/html") else ())
+    added.extend(header for header in wanted if header[0] not in present)
+    return added

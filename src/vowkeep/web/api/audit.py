@@ -28,6 +28,7 @@ def list_records(
 ):
     """Audit records, oldest first: who did what, for which purpose, to whom, which categories — never values."""
     caller.require("read_audit")
+    instance.vault.settle_audit()  # reads waiting in the audit journal are part of the log
     query = select(audit_log).where(audit_log.c.seq > after).order_by(audit_log.c.seq).limit(limit)
     for column, value in ((audit_log.c.subject_id, subject_id), (audit_log.c.actor, actor)):
         if value is not None:
@@ -60,6 +61,7 @@ def list_records(
 def verify_chain(caller: Caller = Depends(current_caller), instance: Instance = Depends(get_instance)):
     """Walk the whole chain now; `ok: false` names the first bad record."""
     caller.require("read_audit")
+    instance.vault.settle_audit()  # reads waiting in the audit journal are part of the log
     with instance.engine.connect() as conn:
         report = verify(
             conn, instance.keystore.system_key("audit-chain"), checkpoint=instance.keystore.last_audit_checkpoint()

@@ -21,6 +21,7 @@ def audit_page(
     user: ConsoleUser = Depends(section("audit")),
 ):
     instance = request.app.state.instance
+    instance.vault.settle_audit()  # reads waiting in the audit journal are part of the log
     query = select(audit_log).order_by(audit_log.c.seq.desc()).limit(PAGE)
     if before is not None:
         query = query.where(audit_log.c.seq < before)
