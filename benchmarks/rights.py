@@ -13,7 +13,8 @@ work, commit and post-commit key destruction included — for a verified request
 - access: every item read through the gate (and audited), the report with consents, disclosures, holds,
   retention and recipients, sealed under the subject's key; the outcome mail queued;
 - erasure: processors found and notified, every item and index row deleted, the subject closed, the outcome mail
-  queued, and after commit the data key destroyed and the SQLite WAL checkpointed.
+  queued, and after commit the data key destroyed and the key store's SQLite WAL checkpointed (the data
+  database's WAL is folded by a worker job the erasure queues, outside this timing).
 The raw baselines, measured in the same run on other subjects of the same shape: the same rows read and decrypted
 with plain SQL and no checks, audit or report; and the same rows deleted and the key destroyed with plain SQL.
 """
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
             def timed_shred(subject_id: str) -> None:
                 shredding.append(_time_ms(lambda: shred(subject_id)))
 
-            # Key destruction and the WAL checkpoint run after commit; timed apart to show their share.
+            # Key destruction and the key store's WAL checkpoint run after commit; timed apart to show their share.
             instance.vault.shred = timed_shred
             for i in range(runs):
                 request_id = _waiting_request(instance, ids[i], "access")
@@ -246,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
             print(_row("access request, 100 items", access, raw_access))
             print(_row("erasure, 100 items", erase, raw_erase))
             print(
-                f"  of which, after commit: data key destroyed and WAL checkpointed, p50 "
+                f"  of which, after commit: data key destroyed and the key store's WAL checkpointed, p50 "
                 f"{statistics.median(shredding):.2f} ms"
             )
         finally:

@@ -160,3 +160,38 @@ def test_ret4_postgresql_backups_need_pg_dump(monkeypatch, tmp_path):
     dump.write_bytes(b"PGDMP\x01\x0e\x00rest")
     with pytest.raises(backups.BackupError, match="is a pg_dump backup, but the data database is SQLite"):
         backups.restore_database(f"sqlite:///{tmp_path / 'x.db'}", dump)
+
+
+def test_ret4_erasure_folds_the_key_stores_wal_at_once_and_the_data_wal_in_the_worker(client, instance):
+    """RET-4: once an erasure commits, no wrapped copy of the destroyed key is left in `keys.db-wal` (folded on the
+    erasure's path); the data database's WAL, which holds only ciphertext under that key, is folded by a job the
+    erasure queued, so the erased rows leave `vowkeep.db-wal` too without the erasure waiting for it (SQLite)."""
+    from vowkeep.store.keystore_tables import data_keys
+    from vowkeep.store.tables import jobs
+    from vowkeep.vault.gate import FOLD_WAL_JOB
+    from vowkeep.worker import Worker
+
+    subject_id = register(client, {**REGISTRATION, "email": "shred@example.org"})
+    with instance.keystore.engine.connect() as conn:
+        wrapped = conn.execute(select(data_keys.c.wrapped).where(data_keys.c.subject_id == subject_id)).scalar_one()
+    with instance.engine.connect() as conn:
+        sealed = list(conn.execute(select(items.c.ciphertext).where(items.c.subject_id == subject_id)).scalars())
+    with instance.vault.transaction() as conn:
+        instance.vault.erase_subject(conn, actor=Actor.system("rights"), subject_id=subject_id, reason="erasure")
+    data_dir = instance.settings.data_dir
+    keys_wal = data_dir / "keys.db-wal"
+    assert not instance.keystore.has_data_key(subject_id)
+    assert not keys_wal.exists() or bytes(wrapped) not in keys_wal.read_bytes()
+
+    def fold_jobs():
+        with instance.engine.connect() as conn:
+            return conn.execute(select(jobs.c.state).where(jobs.c.kind == FOLD_WAL_JOB)).scalars().all()
+
+    if not instance.settings.is_sqlite:
+        assert fold_jobs() == []  # PostgreSQL has no WAL file of ours to fold
+        return
+    assert fold_jobs() == ["queued"]
+    Worker(instance).run_until_idle()
+    assert fold_jobs() == ["done"]
+    wal = (data_dir / "vowkeep.db-wal").read_bytes() if (data_dir / "vowkeep.db-wal").exists() else b""
+    assert sealed and not any(bytes(value) in wal for value in sealed)

@@ -45,11 +45,13 @@ def handlers() -> dict[str, Handler]:
     from vowkeep.rights.requests import housekeeping
     from vowkeep.sharing.processors import deliver
     from vowkeep.tracking.rollup import run_rollup
-    from vowkeep.vault.maintenance import checkpoint_audit
+    from vowkeep.vault.gate import FOLD_WAL_JOB
+    from vowkeep.vault.maintenance import checkpoint_audit, fold_data_wal
 
     return {
         MAIL_JOB: send_queued_mail,
         "audit.checkpoint": checkpoint_audit,
+        FOLD_WAL_JOB: fold_data_wal,
         "policy.notify": send_policy_notices,
         "traffic.rollup": run_rollup,
         "webhook.deliver": deliver,

@@ -28,6 +28,7 @@ from vowkeep import clock
 from vowkeep.consent import ledger
 from vowkeep.policy.model import CollectionPoint, ConsentMode, MessageKind, Policy
 from vowkeep.policy.taxonomy import covers
+from vowkeep.store import jobs
 from vowkeep.store.engine import durable_writes, read_connection, sqlite_file
 from vowkeep.store.fastsql import FastSQL
 from vowkeep.store.tables import (
@@ -54,6 +55,8 @@ log = logging.getLogger("vowkeep.vault")
 # The fold thread folds this long after the first record it has not folded; a reader folds a batch this large.
 FOLD_DELAY_SECONDS = 0.2
 FOLD_BATCH = 256
+# The job that folds the data database's WAL after an erasure (see `shred`).
+FOLD_WAL_JOB = "store.fold-wal"
 _OPEN_HOLDS_SQL = (
     "SELECT id, hold_key, purpose, categories, reason, ends_at FROM holds"
     " WHERE subject_id = ? AND released_at IS NULL AND ends_at > ?"
@@ -1054,13 +1057,16 @@ class Vault:
         )
         if remaining == 0:
             conn.info["after_commit"].append(lambda: self.shred(subject_id))
+            if sqlite_file(self.engine) is not None:
+                jobs.enqueue(conn, kind=FOLD_WAL_JOB, unique_key=f"{FOLD_WAL_JOB}@{subject_id}", max_attempts=3)
 
     def shred(self, subject_id: str) -> None:
-        """Destroy a subject's data key and fold the SQLite WAL, so nothing readable is left (RET-4)."""
+        """Destroy a subject's data key and fold the key store's SQLite WAL, so no copy of the wrapped key is left
+        (RET-4). The data database's WAL keeps only ciphertext under the destroyed key and blind-index rows: its
+        fold is queued (`FOLD_WAL_JOB`) for the worker, off the request's path, where it took half an erasure."""
         from vowkeep.store.engine import checkpoint
 
         self.keystore.destroy_data_key(subject_id)
-        checkpoint(self.engine)
         checkpoint(self.keystore.engine)
 
     # --- bulk retention (the sweeper) ----------------------------------------------------------

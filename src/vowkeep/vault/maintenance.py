@@ -1,4 +1,4 @@
-"""Periodic upkeep of the vault: anchoring the audit chain's head in the key store."""
+"""Upkeep of the vault: anchoring the audit chain's head in the key store, folding the WAL after an erasure."""
 
 from __future__ import annotations
 
@@ -18,4 +18,14 @@ def checkpoint_audit(instance, job) -> None:
             last = instance.keystore.last_audit_checkpoint()
             if last is None or last[0] != head.seq:
                 instance.keystore.record_audit_checkpoint(head.seq, head.mac)
+        jobs.complete(conn, job=job)
+
+
+def fold_data_wal(instance, job) -> None:
+    """After an erasure: fold the data database's WAL into the file, so the erased rows leave the WAL too."""
+    from vowkeep.store import jobs
+    from vowkeep.store.engine import checkpoint
+
+    checkpoint(instance.engine)
+    with instance.engine.begin() as conn:
         jobs.complete(conn, job=job)
