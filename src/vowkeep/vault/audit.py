@@ -41,8 +41,8 @@ _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 
 
 def at_text(at: datetime) -> str:
-    """A record's time as its canonical content holds it: UTC, naive, to the microsecond."""
-    if at.tzinfo is not UTC:
+    """A record's time as its canonical content holds it: UTC, naive, to the microsecond (a naive `at` is UTC)."""
+    if at.tzinfo is not None and at.tzinfo is not UTC:
         at = at.astimezone(UTC)
     return at.isoformat(timespec="microseconds")[:26]  # without the "+00:00" (one call: this is on every read)
 
