@@ -356,7 +356,7 @@ class Vault:
         else:
             conn.info["denials"].append(entry)
 
-    def _record_access(self, conn: Connection | None, fast: FastSQL, entry: dict) -> None:
+    def _record_access(self, conn: Connection | None, fast: FastSQL | None, entry: dict) -> None:
         """The record of an allowed read or look-up: durable before the caller gets anything (SEC-3)."""
         if self.journal is not None:
             self.journal.append(**entry)
@@ -728,7 +728,7 @@ class Vault:
         )
         self._record_access(
             conn,
-            FastSQL(conn),
+            None,
             dict(
                 actor=actor.label,
                 action="lookup",
