@@ -253,6 +253,9 @@ def test_bad_beacons_are_refused_with_a_reason(client, instance):
     for body, status, code in cases:
         response = client.post("/t", content=body, headers={"content-type": "text/plain"})
         assert (response.status_code, response.json()["error"]) == (status, code), body[:60]
+    # /t is a plain Starlette route: a wrong method still gets the API's JSON error, not a bare text page.
+    wrong_method = client.get("/t")
+    assert wrong_method.status_code == 405 and "error" in wrong_method.json()
     assert _choose(client, "bad id", []).status_code == 422
     unknown = _choose(client, _id(), ["tracking_pixels"])
     assert unknown.status_code == 422 and "tracking_pixels" in unknown.json()["message"]
