@@ -10,7 +10,6 @@ same script also runs same-origin on vowkeep's own cookie page, under vowkeep's 
 from __future__ import annotations
 
 import http.server
-import os
 import threading
 import time
 from functools import partial
@@ -20,16 +19,12 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from tests.conftest import ROOT
+from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.support.smtp import free_port
 from vowkeep.store.tables import consent_records, traffic_events
 from vowkeep.web.app import create_app
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 SITE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>WS Outsourcer shop</title>
@@ -62,10 +57,7 @@ def _site_handler(directory: str, vk_port: int):
 @pytest.fixture
 def served(instance, tmp_path):
     """vowkeep on one port, the business site on another; yields (site url, vowkeep url, instance)."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is required under CI=true (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI requires it")
+    require_chromium()
     vk_port, site_port = free_port(), free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(instance), host="127.0.0.1", port=vk_port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

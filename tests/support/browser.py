@@ -44,18 +44,24 @@ def live_server(instance, *, run_worker: bool = False):
         thread.join(timeout=10)
 
 
-@contextmanager
-def chromium():
-    """A fresh headless chromium; yields a new Playwright page in a new context (no shared cookies)."""
+def require_chromium() -> None:
+    """Skip a browser test where chromium is missing, except under CI=true, where that is a failure."""
     import os
 
     import pytest
-    from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{CHROMIUM} is required under CI=true (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI requires it")
+
+
+@contextmanager
+def chromium():
+    """A fresh headless chromium; yields a new Playwright page in a new context (no shared cookies)."""
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
