@@ -23,8 +23,8 @@ from vowkeep.vault.crypto import NONCE_BYTES, item_ad
 BATCH = 256
 _LOOKUP = "SELECT id, ciphertext FROM items WHERE subject_id = ? AND category = ?"
 _INSERT = "INSERT INTO floor_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-# The record's fields after the subject and category, and before the MAC, as the gate's read records have them.
-_OUTCOME = ("allow", "allowed", '{"items":1}')
+# A read record's fields after the subject and category, and before the MAC, as the gate's read records have them.
+READ_OUTCOME = ("allow", "allowed", '{"items":1}')
 
 
 def copy_audit_log(conn: sqlite3.Connection, name: str, *, without_index: str | None = None) -> None:
@@ -78,7 +78,7 @@ class FloorReader:
         for at, subject, body in self._pending:
             seq += 1
             mac = hmac.digest(self._chain_key, mac + b"[%d," % seq + body, "sha256")
-            rows.append((seq, at, "operator:bench", "read", "support", subject, self._category, *_OUTCOME, mac))
+            rows.append((seq, at, "operator:bench", "read", "support", subject, self._category, *READ_OUTCOME, mac))
         self._writer.execute("BEGIN IMMEDIATE")
         self._writer.executemany(_INSERT, rows)
         self._writer.execute("COMMIT")

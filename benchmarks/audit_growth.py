@@ -15,7 +15,7 @@ import random
 import sqlite3
 import time
 
-from benchmarks._gate_floor import copy_audit_log
+from benchmarks._gate_floor import READ_OUTCOME, copy_audit_log
 from benchmarks._instance import make
 from benchmarks._table import table
 
@@ -23,6 +23,7 @@ RECORDS = 200_000
 SUBJECTS = 10_000
 BATCH = 256
 PARTS = 5
+CATEGORY = "user.contact.email"
 _INSERT = "INSERT INTO {name} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
@@ -37,9 +38,8 @@ def _per_record_by_part(conn: sqlite3.Connection, name: str, subjects: list[str]
         for _ in range(BATCH):
             seq += 1
             at = f"2026-12-07 09:{seq // 60_000_000 % 60:02d}:{seq // 1_000_000 % 60:02d}.{seq % 1_000_000:06d}"
-            subject = rng.choice(subjects)
-            rows.append((seq, at, "operator:bench", "read", "support", subject, "user.contact.email", "allow",
-                         "allowed", '{"items":1}', os.urandom(32)))  # fmt: skip
+            who = ("operator:bench", "read", "support", rng.choice(subjects), CATEGORY)
+            rows.append((seq, at, *who, *READ_OUTCOME, os.urandom(32)))
         start = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(insert, rows)
